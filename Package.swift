@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "swift-relbert",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "relbert", targets: ["relbert"]),
+        .library(name: "RelBERT", targets: ["RelBERT"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries: a module map and a one-line shim header each.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq",
+                       providers: [.apt(["libzmq3-dev"])]),
+
+        // The safetensors file format: memory-mapped reader, atomic writer.
+        .target(name: "SafeTensors"),
+        // WordPiece (BERT) and byte-level BPE (RoBERTa) tokenizers.
+        .target(name: "Tokenizers"),
+        // Model config, parameters, the encoder, relation embeddings, evaluation.
+        .target(name: "RelBERT", dependencies: ["COpenBLAS", "SafeTensors", "Tokenizers"]),
+        // The `relbert` command-line tool.
+        .executableTarget(name: "relbert", dependencies: [
+            "RelBERT",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "RelBERTTests", dependencies: ["RelBERT", "SafeTensors", "Tokenizers"]),
+        .testTarget(name: "CLITests", dependencies: ["relbert"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

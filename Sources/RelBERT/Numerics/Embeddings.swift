@@ -1,0 +1,21 @@
+/// The input embeddings: word + position + token type (type 0 for every token: RelBERT prompts are
+/// single sequences). Layer normalisation follows, done by the caller.
+public enum Embeddings {
+    public static func forward(out: UnsafeMutablePointer<Float>,
+                               tokenIDs: UnsafePointer<Int32>,
+                               starts: UnsafeBufferPointer<Int>,
+                               wordTable: UnsafePointer<Float>,
+                               positionTable: UnsafePointer<Float>,
+                               typeRow: UnsafePointer<Float>,
+                               firstPosition: Int, hidden: Int) {
+        for s in 0 ..< starts.count - 1 {
+            for t in starts[s] ..< starts[s + 1] {
+                let position = firstPosition + (t - starts[s])
+                let w = wordTable + Int(tokenIDs[t]) * hidden
+                let p = positionTable + position * hidden
+                let o = out + t * hidden
+                for i in 0 ..< hidden { o[i] = w[i] + p[i] + typeRow[i] }
+            }
+        }
+    }
+}

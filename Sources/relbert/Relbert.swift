@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Relbert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relbert",
+        abstract: "Relation embeddings from BERT/RoBERTa encoders (RelBERT), in Swift.",
+        subcommands: [Embed.self, Eval.self, Bench.self])
+}
