@@ -19,7 +19,7 @@ run: build
 # Every test, in release (numeric tests are 10-50x slower in debug builds).
 test: setup
 	$(SWIFT) build -c release --product relbert
-	$(SWIFT) test -c release
+	$(SWIFT) test -c release --disable-swift-testing
 
 bench: build
 	$(RELEASE_BIN) bench embed --model $(MODEL) --threads 1

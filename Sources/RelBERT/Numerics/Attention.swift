@@ -3,6 +3,10 @@
 /// Sequences are stored back to back with no padding (`starts[s] ..< starts[s+1]` are the tokens of
 /// sequence `s`), so no token attends to padding and no work is spent on it: the result for every real
 /// token equals a padded batch with an attention mask.
+///
+/// The per-head products are tiny (`l × l × d` with l ≈ 20, d = 32), so they are written out here with
+/// SIMD rather than sent to `cblas_sgemm`, whose per-call overhead and internal buffer locking would
+/// cost more than the arithmetic (there are `sequences × heads × 2` of them per layer).
 public enum Attention {
     /// Number of floats of attention probabilities kept for a batch: `heads · Σ lᵢ²`.
     public static func probabilityCount(starts: UnsafeBufferPointer<Int>, heads: Int) -> Int {
@@ -37,12 +41,23 @@ public enum Attention {
                 let k = base + hidden + h * d
                 let v = base + 2 * hidden + h * d
                 // scores = scale · Q Kᵀ
-                BLAS.gemm(transposeB: true, m: l, n: l, k: d, alpha: scale,
-                          a: q, lda: stride, b: k, ldb: stride, beta: 0, c: p, ldc: l)
+                for i in 0 ..< l {
+                    let qi = q + i * stride
+                    let row = p + i * l
+                    for j in 0 ..< l {
+                        row[j] = scale * Vector.dot(qi, k + j * stride, count: d)
+                    }
+                }
                 Softmax.forwardInPlace(p, rows: l, width: l)
                 // context = P V
-                BLAS.gemm(m: l, n: d, k: l, a: p, lda: l, b: v, ldb: stride,
-                          beta: 0, c: context + first * hidden + h * d, ldc: hidden)
+                for i in 0 ..< l {
+                    let out = context + (first + i) * hidden + h * d
+                    out.update(repeating: 0, count: d)
+                    let row = p + i * l
+                    for j in 0 ..< l {
+                        Vector.axpy(row[j], v + j * stride, into: out, count: d)
+                    }
+                }
                 p += l * l
             }
         }

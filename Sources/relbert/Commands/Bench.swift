@@ -70,10 +70,11 @@ struct EmbedBench: ParsableCommand {
 
         let flopsPerToken = FlopCount.forwardPerToken(embedder.model.config, sequenceLength: meanTokens)
         let achievedGflops = pairsPerSecond * meanTokens * flopsPerToken / 1e9
-        let ceiling = SgemmCeiling.measure(config: embedder.model.config, threads: threads)
+        let rowsPerThread = max(1, Int(meanTokens * Double(batchSize) / Double(threads)))
+        let ceiling = SgemmCeiling.measure(config: embedder.model.config, threads: threads, rows: rowsPerThread)
 
         let reference = PyTorchReference.inference(threads: threads, batchSize: batchSize,
-                                                   pairs: benchPairs, python: pytorchPython,
+                                                   pairs: benchPairs, python: pytorchPython, seconds: seconds,
                                                    modelDirectory: options.model)
         var fields: [(String, String)] = [
             ("benchmark", JSONText.string("embed")),

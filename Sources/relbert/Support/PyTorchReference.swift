@@ -13,10 +13,10 @@ struct PyTorchReference {
     /// Training sequences/s (forward + backward + AdamW, 96 sequences, triplet loss).
     static let trainingAnchors: [Int: Double] = [1: 39, 2: 66]
 
-    static func inference(threads: Int, batchSize: Int, pairs: [WordPair], python: String?,
+    static func inference(threads: Int, batchSize: Int, pairs: [WordPair], python: String?, seconds: Double,
                           modelDirectory: String) -> PyTorchReference? {
         if let python {
-            if let measured = measure(python: python, threads: threads, batchSize: batchSize, pairs: pairs,
+            if let measured = measure(python: python, threads: threads, batchSize: batchSize, pairs: pairs, seconds: seconds,
                                       modelDirectory: modelDirectory) {
                 return PyTorchReference(pairsPerSecond: measured, source: "measured in this run")
             }
@@ -25,7 +25,7 @@ struct PyTorchReference {
         return inferenceAnchors[threads].map { PyTorchReference(pairsPerSecond: $0, source: "anchor") }
     }
 
-    private static func measure(python: String, threads: Int, batchSize: Int, pairs: [WordPair],
+    private static func measure(python: String, threads: Int, batchSize: Int, pairs: [WordPair], seconds: Double,
                                 modelDirectory: String) -> Double? {
         let script = URL(fileURLWithPath: "scripts/bench_pytorch.py")
         guard FileManager.default.fileExists(atPath: script.path) else { return nil }
@@ -36,9 +36,10 @@ struct PyTorchReference {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script.path, "--model", modelDirectory, "--threads", "\(threads)",
-                             "--batch-size", "\(batchSize)", "--pairs", pairFile.path]
+                             "--batch-size", "\(batchSize)", "--pairs", pairFile.path, "--seconds", "\(seconds)"]
         let output = Pipe()
         process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
         do { try process.run() } catch { return nil }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
