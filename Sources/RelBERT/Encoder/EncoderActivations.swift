@@ -13,8 +13,15 @@ public final class LayerActivations: @unchecked Sendable {
     public let output: FloatBuffer         // [T, H] second LayerNorm's output: the layer's output
     public let outputMean: FloatBuffer     // [T]
     public let outputRstd: FloatBuffer     // [T]
+    // Dropout (training only; empty otherwise).
+    public let droppedProbabilities: FloatBuffer   // probabilities ⊙ mask
+    public let probabilityMask: FloatBuffer
+    public let attentionDense: FloatBuffer         // [T, H] attention output projection before dropout
+    public let attentionMask: FloatBuffer          // [T, H]
+    public let outputDense: FloatBuffer            // [T, H] feed-forward output before dropout
+    public let outputMask: FloatBuffer             // [T, H]
 
-    init(tokens: Int, probabilities: Int, hidden h: Int, intermediate i: Int) {
+    init(tokens: Int, probabilities: Int, hidden h: Int, intermediate i: Int, dropout: Bool) {
         qkv = FloatBuffer(count: tokens * 3 * h)
         self.probabilities = FloatBuffer(count: probabilities)
         context = FloatBuffer(count: tokens * h)
@@ -28,6 +35,13 @@ public final class LayerActivations: @unchecked Sendable {
         output = FloatBuffer(count: tokens * h)
         outputMean = FloatBuffer(count: tokens)
         outputRstd = FloatBuffer(count: tokens)
+        let dropoutTokens = dropout ? tokens : 0
+        droppedProbabilities = FloatBuffer(count: dropout ? probabilities : 0)
+        probabilityMask = FloatBuffer(count: dropout ? probabilities : 0)
+        attentionDense = FloatBuffer(count: dropoutTokens * h)
+        attentionMask = FloatBuffer(count: dropoutTokens * h)
+        outputDense = FloatBuffer(count: dropoutTokens * h)
+        outputMask = FloatBuffer(count: dropoutTokens * h)
     }
 }
 
@@ -39,6 +53,10 @@ public final class LayerActivations: @unchecked Sendable {
 public final class EncoderActivations: @unchecked Sendable {
     public let config: ModelConfig
     public let keepsAllLayers: Bool
+    /// Whether buffers for dropout masks exist (training with dropout).
+    public let supportsDropout: Bool
+    /// The dropout the last forward pass applied (nil: none), which its backward pass must follow.
+    public internal(set) var appliedDropout: DropoutSettings?
     public private(set) var tokenCapacity = 0
     public private(set) var probabilityCapacity = 0
 
@@ -46,11 +64,13 @@ public final class EncoderActivations: @unchecked Sendable {
     public private(set) var embeddingOutput = FloatBuffer(count: 0)
     public private(set) var embeddingMean = FloatBuffer(count: 0)
     public private(set) var embeddingRstd = FloatBuffer(count: 0)
+    public private(set) var embeddingMask = FloatBuffer(count: 0)
     public private(set) var layers: [LayerActivations] = []
 
-    public init(config: ModelConfig, keepsAllLayers: Bool) {
+    public init(config: ModelConfig, keepsAllLayers: Bool, supportsDropout: Bool = false) {
         self.config = config
         self.keepsAllLayers = keepsAllLayers
+        self.supportsDropout = supportsDropout
     }
 
     /// Grows the buffers (never shrinks them) so that a batch of this size fits.
@@ -63,9 +83,11 @@ public final class EncoderActivations: @unchecked Sendable {
         embeddingOutput = FloatBuffer(count: t * h)
         embeddingMean = FloatBuffer(count: t)
         embeddingRstd = FloatBuffer(count: t)
+        embeddingMask = FloatBuffer(count: supportsDropout ? t * h : 0)
         let count = keepsAllLayers ? config.numHiddenLayers : 1
         layers = (0 ..< count).map { _ in
-            LayerActivations(tokens: t, probabilities: p, hidden: h, intermediate: config.intermediateSize)
+            LayerActivations(tokens: t, probabilities: p, hidden: h, intermediate: config.intermediateSize,
+                             dropout: supportsDropout)
         }
         tokenCapacity = t
         probabilityCapacity = p

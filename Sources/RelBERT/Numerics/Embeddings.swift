@@ -18,4 +18,19 @@ public enum Embeddings {
             }
         }
     }
+
+    /// Backward: scatter-adds `dOut` into the rows of the word, position and type tables that the batch used.
+    public static func backward(dWordTable: UnsafeMutablePointer<Float>, dPositionTable: UnsafeMutablePointer<Float>,
+                                dTypeRow: UnsafeMutablePointer<Float>,
+                                dOut: UnsafePointer<Float>, tokenIDs: UnsafePointer<Int32>,
+                                starts: UnsafeBufferPointer<Int>, firstPosition: Int, hidden: Int) {
+        for s in 0 ..< starts.count - 1 {
+            for t in starts[s] ..< starts[s + 1] {
+                let g = dOut + t * hidden
+                Vector.axpy(1, g, into: dWordTable + Int(tokenIDs[t]) * hidden, count: hidden)
+                Vector.axpy(1, g, into: dPositionTable + (firstPosition + t - starts[s]) * hidden, count: hidden)
+                Vector.axpy(1, g, into: dTypeRow, count: hidden)
+            }
+        }
+    }
 }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The exact GELU, `x · Φ(x) = x/2 · (1 + erf(x/√2))`, as BERT's `hidden_act: gelu` defines it.
 ///
 /// `erf` is a rational approximation (the one Eigen and XLA use for float: odd degree-13 over even
@@ -29,6 +35,19 @@ public enum GELU {
         for i in 0 ..< count {
             let x = inp[i]
             out[i] = 0.5 * x * (1 + erf(x * invSqrt2))
+        }
+    }
+
+    /// `dInp = dOut · (Φ(x) + x·φ(x))`.
+    public static func backward(dInp: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
+                                inp: UnsafePointer<Float>, count: Int) {
+        let invSqrt2: Float = 0.70710678118654752
+        let invSqrt2Pi: Float = 0.39894228040143268
+        for i in 0 ..< count {
+            let x = inp[i]
+            let cdf = 0.5 * (1 + erf(x * invSqrt2))
+            let pdf = invSqrt2Pi * expf(-0.5 * x * x)
+            dInp[i] = dOut[i] * (cdf + x * pdf)
         }
     }
 }

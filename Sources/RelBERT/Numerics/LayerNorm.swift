@@ -20,4 +20,34 @@ public enum LayerNorm {
             rstd[r] = s
         }
     }
+
+    /// Backward (llm.c's layernorm_backward): `dInp (+)= …`, `dGamma += Σ x̂·dOut`, `dBeta += Σ dOut`.
+    public static func backward(dInp: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>,
+                                dBeta: UnsafeMutablePointer<Float>,
+                                dOut: UnsafePointer<Float>, inp: UnsafePointer<Float>,
+                                gamma: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+                                rows: Int, width: Int, accumulateInput: Bool) {
+        let n = Float(width)
+        for r in 0 ..< rows {
+            let x = inp + r * width, dy = dOut + r * width, dx = dInp + r * width
+            let m = mean[r], s = rstd[r]
+            var meanDNorm: Float = 0, meanDNormXHat: Float = 0
+            for i in 0 ..< width {
+                let xHat = (x[i] - m) * s
+                let dNorm = gamma[i] * dy[i]
+                meanDNorm += dNorm
+                meanDNormXHat += dNorm * xHat
+            }
+            meanDNorm /= n
+            meanDNormXHat /= n
+            for i in 0 ..< width {
+                let xHat = (x[i] - m) * s
+                let dNorm = gamma[i] * dy[i]
+                dBeta[i] += dy[i]
+                dGamma[i] += xHat * dy[i]
+                let g = (dNorm - meanDNorm - xHat * meanDNormXHat) * s
+                dx[i] = accumulateInput ? dx[i] + g : g
+            }
+        }
+    }
 }

@@ -21,4 +21,14 @@ public enum Softmax {
             for j in 0 ..< width { row[j] *= inverse }
         }
     }
+
+    /// Backward of a row-wise softmax with output `y`: `dx = y ⊙ (dy − Σ y·dy)`, written in place of `dy`.
+    public static func backwardInPlace(_ dy: UnsafeMutablePointer<Float>, output y: UnsafePointer<Float>, rows: Int, width: Int) {
+        for r in 0 ..< rows {
+            let g = dy + r * width, p = y + r * width
+            var dot: Float = 0
+            for j in 0 ..< width { dot += g[j] * p[j] }
+            for j in 0 ..< width { g[j] = p[j] * (g[j] - dot) }
+        }
+    }
 }
