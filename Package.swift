@@ -33,6 +33,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "RelBERTTests", dependencies: ["RelBERT", "SafeTensors", "Tokenizers"]),
+        .testTarget(name: "LossTests", dependencies: ["RelBERT", "SafeTensors"]),
         .testTarget(name: "CLITests", dependencies: ["relbert"]),
     ],
     swiftLanguageModes: [.v6]
