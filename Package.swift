@@ -34,6 +34,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "RelBERTTests", dependencies: ["RelBERT", "SafeTensors", "Tokenizers"]),
         .testTarget(name: "LossTests", dependencies: ["RelBERT", "SafeTensors"]),
+        .testTarget(name: "DataTests", dependencies: ["RelBERT"]),
         .testTarget(name: "CLITests", dependencies: ["relbert"]),
     ],
     swiftLanguageModes: [.v6]

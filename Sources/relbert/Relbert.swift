@@ -5,5 +5,5 @@ struct Relbert: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relbert",
         abstract: "Relation embeddings from BERT/RoBERTa encoders (RelBERT), in Swift.",
-        subcommands: [Embed.self, Eval.self, Bench.self])
+        subcommands: [Embed.self, Eval.self, Train.self, Bench.self])
 }

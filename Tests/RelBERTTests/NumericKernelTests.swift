@@ -74,3 +74,18 @@ final class NumericKernelTests: XCTestCase {
         XCTAssertEqual(slice.starts, [0, 1, 4])
     }
 }
+
+final class FastExpTests: XCTestCase {
+    func testFastExpIsAccurate() {
+        var worst: Double = 0
+        var x: Float = -80
+        while x <= 80 {
+            let exact = Foundation.exp(Double(x))
+            worst = max(worst, abs(Double(FastExp.exp(x)) - exact) / exact)
+            x += 0.0137
+        }
+        XCTAssertLessThan(worst, 5e-7)
+        XCTAssertEqual(FastExp.exp(-200), 0)
+        XCTAssertEqual(FastExp.exp(0), 1)
+    }
+}

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The exact GELU, `x · Φ(x) = x/2 · (1 + erf(x/√2))`, as BERT's `hidden_act: gelu` defines it.
 ///
 /// `erf` is a rational approximation (the one Eigen and XLA use for float: odd degree-13 over even
@@ -46,7 +40,7 @@ public enum GELU {
         for i in 0 ..< count {
             let x = inp[i]
             let cdf = 0.5 * (1 + erf(x * invSqrt2))
-            let pdf = invSqrt2Pi * expf(-0.5 * x * x)
+            let pdf = invSqrt2Pi * FastExp.exp(-0.5 * x * x)
             dInp[i] = dOut[i] * (cdf + x * pdf)
         }
     }

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Row-wise softmax, in place, numerically stable (subtract the row maximum).
 public enum Softmax {
     public static func forwardInPlace(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
@@ -13,7 +7,7 @@ public enum Softmax {
             for j in 0 ..< width { maximum = max(maximum, row[j]) }
             var sum: Float = 0
             for j in 0 ..< width {
-                let e = expf(row[j] - maximum)
+                let e = FastExp.exp(row[j] - maximum)
                 row[j] = e
                 sum += e
             }

@@ -26,6 +26,9 @@ public final class RelationEmbedder: @unchecked Sendable {
         self.pooling = pooling
         self.maxLength = min(maxLength, model.config.maxSequenceLength)
         self.threads = max(1, threads)
+        // Parallelism comes from shards, one per thread; OpenBLAS itself must stay single-threaded
+        // (its default is one thread per core, which would oversubscribe the cores).
+        BLAS.setThreads(1)
         self.workspaces = (0 ..< max(1, threads)).map { _ in
             EncoderActivations(config: model.config, keepsAllLayers: false)
         }
@@ -95,7 +98,6 @@ public final class RelationEmbedder: @unchecked Sendable {
         if shards.count == 1 {
             run(0)
         } else {
-            BLAS.setThreads(1)
             DispatchQueue.concurrentPerform(iterations: shards.count, execute: run)
         }
         if let row = failures.first {

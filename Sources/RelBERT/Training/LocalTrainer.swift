@@ -31,6 +31,7 @@ public final class LocalTrainer: @unchecked Sendable {
     public init(model: PretrainedModel, pooling: Pooling, optimizer: AdamW.Settings, settings: Settings) {
         self.parameters = model.parameters
         self.settings = settings
+        BLAS.setThreads(1)   // one shard per thread, each with single-threaded OpenBLAS
         self.optimizer = AdamW(parameterCount: model.parameters.layout.totalCount, settings: optimizer)
         let encoder = Encoder(config: model.config, parameters: model.parameters)
         self.workers = (0 ..< max(1, settings.threads)).map { _ in
@@ -81,7 +82,6 @@ public final class LocalTrainer: @unchecked Sendable {
             workers[index].backward(dEmbeddings: dE.pointer + shards[index].lowerBound * h)
         }
         if shards.count == 1 { backward(0) } else {
-            BLAS.setThreads(1)
             DispatchQueue.concurrentPerform(iterations: shards.count, execute: backward)
         }
         // Sum the shards' gradients into the first, in shard order.
@@ -116,7 +116,6 @@ public final class LocalTrainer: @unchecked Sendable {
             }
         }
         if shards.count == 1 { forward(0) } else {
-            BLAS.setThreads(1)
             DispatchQueue.concurrentPerform(iterations: shards.count, execute: forward)
         }
         if let row = failures.first { throw .maskTruncated(sequence: row) }

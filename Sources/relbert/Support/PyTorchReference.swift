@@ -25,8 +25,27 @@ struct PyTorchReference {
         return inferenceAnchors[threads].map { PyTorchReference(pairsPerSecond: $0, source: "anchor") }
     }
 
+    static func training(threads: Int, python: String?, seconds: Double, pairs: [WordPair],
+                         modelDirectory: String) -> PyTorchReference? {
+        if let python {
+            if let measured = run(python: python, arguments: ["--mode", "train", "--threads", "\(threads)",
+                                                              "--seconds", "\(seconds)"],
+                                  pairs: pairs, modelDirectory: modelDirectory, key: "sequences_per_s") {
+                return PyTorchReference(pairsPerSecond: measured, source: "measured in this run")
+            }
+            FileHandle.standardError.write(Data("bench: PyTorch measurement failed; using the anchor figures\n".utf8))
+        }
+        return trainingAnchors[threads].map { PyTorchReference(pairsPerSecond: $0, source: "anchor") }
+    }
+
     private static func measure(python: String, threads: Int, batchSize: Int, pairs: [WordPair], seconds: Double,
                                 modelDirectory: String) -> Double? {
+        run(python: python, arguments: ["--threads", "\(threads)", "--batch-size", "\(batchSize)", "--seconds", "\(seconds)"],
+            pairs: pairs, modelDirectory: modelDirectory, key: "pairs_per_s")
+    }
+
+    private static func run(python: String, arguments: [String], pairs: [WordPair], modelDirectory: String,
+                            key: String) -> Double? {
         let script = URL(fileURLWithPath: "scripts/bench_pytorch.py")
         guard FileManager.default.fileExists(atPath: script.path) else { return nil }
         let pairFile = FileManager.default.temporaryDirectory.appendingPathComponent("relbert-bench-\(getpid()).tsv")
@@ -35,8 +54,7 @@ struct PyTorchReference {
         guard (try? text.write(to: pairFile, atomically: true, encoding: .utf8)) != nil else { return nil }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script.path, "--model", modelDirectory, "--threads", "\(threads)",
-                             "--batch-size", "\(batchSize)", "--pairs", pairFile.path, "--seconds", "\(seconds)"]
+        process.arguments = [script.path, "--model", modelDirectory, "--pairs", pairFile.path] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -45,7 +63,7 @@ struct PyTorchReference {
         process.waitUntilExit()
         guard process.terminationStatus == 0,
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let value = (object["pairs_per_s"] as? NSNumber)?.doubleValue else { return nil }
+              let value = (object[key] as? NSNumber)?.doubleValue else { return nil }
         return value
     }
 }

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import RelBERT
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fine-tune relation embeddings on SemEval-2012 Task 2 (RelBERT), in this process.")
+
+    @Option(help: "Base model folder (Hugging Face layout).")
+    var model: String = "models/all-MiniLM-L6-v2"
+
+    @Option(help: "Data folder holding semeval2012_task2/ and analogy_questions/.")
+    var data: String = "data"
+
+    @Option(help: "Output folder: the final model goes to OUTPUT/model, checkpoints to OUTPUT/checkpoint.")
+    var output: String = "runs/relbert"
+
+    @Option(help: "nce (InfoNCE, default) or triplet (the EMNLP 2021 paper).")
+    var loss: TrainingConfiguration.Loss = .nce
+
+    @Option var epochs: Int = 3
+    @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate: Float = 2e-5
+    @Option(help: "Linear warm-up steps.") var warmup: Int = 10
+    @Option(help: "After warm-up: constant or linear (decay to 0).") var schedule: LearningRateSchedule.Shape = .constant
+    @Option(help: "InfoNCE negatives per step.") var negatives: Int = 64
+    @Option(help: "InfoNCE temperature.") var temperature: Float = 0.05
+    @Option(help: "Triplet margin.") var margin: Float = 1
+    @Option(name: .customLong("relations-per-batch"), help: "Triplet loss: relations per batch.") var relationsPerBatch: Int = 8
+    @Option(name: .customLong("triplets-per-relation"), help: "Triplet loss: triplets per relation.") var tripletsPerRelation: Int = 4
+    @Flag(name: .customLong("no-parent-triples"), help: "Triplet loss: leave out the parent-category triples.") var noParentTriples = false
+    @Option(help: "Prompt template: a-e or a custom text.") var template: String = "d"
+    @Option(help: "average_no_mask, average or mask.") var pooling: String = "average_no_mask"
+    @Option var seed: UInt64 = 0
+    @Option(help: "Threads (one shard of every step per thread). Default: every core.") var threads: Int?
+    @Option(help: "Hidden and attention dropout.") var dropout: Float = 0.1
+    @Option(name: .customLong("weight-decay")) var weightDecay: Float = 0.01
+    @Option(name: .customLong("clip"), help: "Clip the gradient norm to this.") var maxGradientNorm: Float?
+    @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints.") var checkpointEvery: Int = 20
+    @Flag(help: "Continue the run in --output from its last checkpoint.") var resume = false
+    @Flag(name: .customLong("no-eval"), help: "Skip the validation and analogy evaluation at the end.") var noEval = false
+
+    func run() throws {
+        var c = TrainingConfiguration()
+        c.loss = loss
+        c.epochs = epochs
+        c.learningRate = learningRate
+        c.warmupSteps = warmup
+        c.schedule = schedule
+        c.negatives = negatives
+        c.temperature = temperature
+        c.margin = margin
+        c.relationsPerBatch = relationsPerBatch
+        c.tripletsPerRelation = tripletsPerRelation
+        c.parentTriples = !noParentTriples
+        c.template = template
+        c.pooling = pooling
+        c.seed = seed
+        c.hiddenDropout = dropout
+        c.attentionDropout = dropout
+        c.weightDecay = weightDecay
+        c.maxGradientNorm = maxGradientNorm
+        c.checkpointEvery = checkpointEvery
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let run = try TrainingRun(modelDirectory: URL(fileURLWithPath: model), dataDirectory: URL(fileURLWithPath: data),
+                                  output: URL(fileURLWithPath: output), configuration: c, threads: threadCount, resume: resume)
+        let reporter = ProgressReporter(total: run.totalSteps)
+        if resume { reporter.line("resuming at step \(run.completedSteps) of \(run.totalSteps)") }
+        reporter.line("training \(model) → \(output): \(c.loss.rawValue) loss, \(c.epochs) epoch(s), \(run.totalSteps) steps, template \(c.template), \(c.pooling), lr \(c.learningRate), \(threadCount) thread(s)")
+        try run.run { reporter.report($0) }
+        reporter.finish()
+        reporter.line("model written to \(output)/model")
+        if noEval { return }
+        reporter.line(String(format: "validation loss %.4f", try run.validationLoss()))
+        let datasets = try ["u2", "u4", "google", "bats"].map {
+            try AnalogyDataset.load(from: URL(fileURLWithPath: "\(data)/analogy_questions/\($0)/test.jsonl"))
+        }
+        for result in try AnalogyEvaluator(embedder: run.currentEmbedder).evaluate(datasets) {
+            reporter.line(String(format: "analogy %@: %.1f%% of %d", result.dataset, result.accuracy * 100, result.questions))
+        }
+    }
+}
+
+extension TrainingConfiguration.Loss: ExpressibleByArgument {}
+extension LearningRateSchedule.Shape: ExpressibleByArgument {}
+
+/// A progress bar on a terminal (step/total, loss, sequences/s, ETA); plain log lines otherwise.
+final class ProgressReporter {
+    let total: Int
+    let interactive = isatty(STDERR_FILENO) == 1
+    private var lastLine = Date.distantPast
+
+    init(total: Int) { self.total = total }
+
+    func report(_ p: TrainingRun.Progress) {
+        let remaining = Double(p.totalSteps - p.step) * p.secondsElapsed / Double(max(1, p.step - startStep(p)))
+        let eta = Self.duration(remaining)
+        if interactive {
+            let width = 30
+            let filled = width * p.step / max(1, p.totalSteps)
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            let text = String(format: "\r%@ %d/%d  epoch %d  loss %.4f  %.1f seq/s  ETA %@ ",
+                              bar, p.step, p.totalSteps, p.epoch, p.loss, p.sequencesPerSecond, eta)
+            FileHandle.standardError.write(Data(text.utf8))
+        } else if Date().timeIntervalSince(lastLine) >= 10 || p.step == p.totalSteps {
+            lastLine = Date()
+            line(String(format: "step %d/%d epoch %d loss %.4f lr %.2e %.1f seq/s ETA %@",
+                        p.step, p.totalSteps, p.epoch, p.loss, p.learningRate, p.sequencesPerSecond, eta))
+        }
+    }
+
+    private var first: Int?
+    private func startStep(_ p: TrainingRun.Progress) -> Int {
+        if first == nil { first = p.step - 1 }
+        return first ?? 0
+    }
+
+    func finish() {
+        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    func line(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        let s = Int(seconds)
+        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+    }
+}
