@@ -30,6 +30,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 
     /// The SplitMix64 output function (a variant of MurmurHash3's 64-bit finalizer).
+    @inline(__always)
     public static func mix(_ value: UInt64) -> UInt64 {
         var z = value
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -35,14 +35,14 @@ public struct PairClassifier: Sendable {
     public init(dimension: Int, seed: UInt64) {
         precondition(dimension > 0, "PairClassifier: dimension must be positive, got \(dimension)")
         self.dimension = dimension
-        var generator = Generator(state: seed)
+        var generator = SplitMix64(seed: seed)
         let bound = 1 / Double(3 * dimension).squareRoot()
         var weights = [Float](repeating: 0, count: 3 * dimension)
         for index in weights.indices {
-            weights[index] = Float((2 * generator.nextUnit() - 1) * bound)
+            weights[index] = Float((2 * generator.nextDouble() - 1) * bound)
         }
         self.weights = weights
-        self.bias = Float((2 * generator.nextUnit() - 1) * bound)
+        self.bias = Float((2 * generator.nextDouble() - 1) * bound)
     }
 
     /// The logit for the rows `first` (u) and `second` (v) of `embeddings`.
@@ -156,23 +156,5 @@ public struct PairClassifier: Sendable {
         if z >= 0 { return 1 / (1 + Foundation.exp(-z)) }
         let e = Foundation.exp(z)
         return e / (1 + e)
-    }
-
-    /// SplitMix64 (Steele, Lea and Flood 2014): a tiny, portable, well-mixed 64-bit generator.
-    private struct Generator {
-        var state: UInt64
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-
-        /// Uniform in `[0, 1)` with 53 random bits.
-        mutating func nextUnit() -> Double {
-            Double(next() >> 11) * 0x1.0p-53
-        }
     }
 }

@@ -30,14 +30,9 @@ public enum Dropout {
 
     public enum LayerSite: Int { case attentionProbabilities = 0, attentionOutput = 1, feedForwardOutput = 2 }
 
-    /// SplitMix64's finaliser: a bijective 64-bit mix.
+    /// One SplitMix64 step from state `x`: a bijective 64-bit mix.
     @inline(__always)
-    static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    static func mix(_ x: UInt64) -> UInt64 { SplitMix64.mix(x &+ SplitMix64.golden) }
 
     /// Fills `mask[0..<count]` with 0 (dropped, probability `p`) or `1/(1-p)` (kept).
     public static func fill(_ mask: UnsafeMutablePointer<Float>, count: Int, probability p: Float, key: Key) {

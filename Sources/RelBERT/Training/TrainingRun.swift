@@ -233,7 +233,8 @@ public enum TrainingLog {
 }
 
 extension Duration {
-    var secondsValue: Double {
+    /// The duration in seconds, as a Double.
+    public var secondsValue: Double {
         let (s, attoseconds) = components
         return Double(s) + Double(attoseconds) * 1e-18
     }

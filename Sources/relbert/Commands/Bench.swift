@@ -64,7 +64,7 @@ struct EmbedBench: ParsableCommand {
             _ = try embedder.embed(batches[batchIndex % batches.count], batchSize: batchSize)
             batchIndex += 1
             done += batchSize
-            elapsed = (clock.now - start).seconds
+            elapsed = (clock.now - start).secondsValue
         } while elapsed < seconds
         let pairsPerSecond = Double(done) / elapsed
 
@@ -110,12 +110,5 @@ struct EmbedBench: ParsableCommand {
             }
         }
         out.flush()
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) * 1e-18
     }
 }

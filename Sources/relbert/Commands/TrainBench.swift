@@ -45,7 +45,7 @@ struct TrainBench: ParsableCommand {
         repeat {
             _ = try trainer.train(batch, step: steps + 1, learningRate: 1e-5)
             steps += 1
-            elapsed = (clock.now - start).seconds
+            elapsed = (clock.now - start).secondsValue
         } while elapsed < seconds
         let sequencesPerSecond = Double(steps * sequences.count) / elapsed
         let tokens = Double(sequences.reduce(0) { $0 + $1.count }) / Double(sequences.count)
