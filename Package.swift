@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "Tokenizers"),
         // Model config, parameters, the encoder, relation embeddings, evaluation.
         .target(name: "RelBERT", dependencies: ["COpenBLAS", "SafeTensors", "Tokenizers"]),
+        // A small Swift wrapper over libzmq: context, sockets, multipart frames, poller.
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         // The `relbert` command-line tool.
         .executableTarget(name: "relbert", dependencies: [
             "RelBERT",
@@ -35,6 +37,7 @@ let package = Package(
         .testTarget(name: "RelBERTTests", dependencies: ["RelBERT", "SafeTensors", "Tokenizers"]),
         .testTarget(name: "LossTests", dependencies: ["RelBERT", "SafeTensors"]),
         .testTarget(name: "DataTests", dependencies: ["RelBERT"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "CZeroMQ"]),
         .testTarget(name: "CLITests", dependencies: ["relbert"]),
     ],
     swiftLanguageModes: [.v6]

@@ -86,3 +86,17 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(entries.count, 158, "the log has each step once")
     }
 }
+
+extension TrainCommandTests {
+    func testResumeRefusesOtherSettings() throws {
+        let output = try temporary()
+        XCTAssertEqual(try CLIRunner.run(arguments(output) + ["--epochs", "1"]).status, 0)
+        // Remove the final model so only the checkpoint remains, then resume with another rate.
+        let changed = try CLIRunner.run(arguments(output).map { $0 == "1e-3" ? "5e-4" : $0 } + ["--epochs", "1", "--resume"])
+        XCTAssertNotEqual(changed.status, 0)
+        XCTAssertTrue(changed.stderr.contains("learningRate"), changed.stderr)
+        let threads = try CLIRunner.run(arguments(output).map { $0 == "2" ? "1" : $0 } + ["--epochs", "1", "--resume"])
+        XCTAssertNotEqual(threads.status, 0)
+        XCTAssertTrue(threads.stderr.contains("--threads 2"), threads.stderr)
+    }
+}

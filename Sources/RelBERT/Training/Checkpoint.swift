@@ -26,8 +26,8 @@ public enum Checkpoint {
                              state: TrainerState? = nil) throws(TrainingError) {
         let fm = FileManager.default
         let parent = directory.deletingLastPathComponent()
-        let temporary = parent.appendingPathComponent(".\(directory.lastPathComponent).partial-\(getpid())")
-        let previous = parent.appendingPathComponent(".\(directory.lastPathComponent).previous-\(getpid())")
+        let temporary = partialURL(of: directory)
+        let previous = previousURL(of: directory)
         do {
             try fm.createDirectory(at: parent, withIntermediateDirectories: true)
             try? fm.removeItem(at: temporary)
@@ -99,6 +99,30 @@ public enum Checkpoint {
                 throw .checkpoint(error.description)
             }
             try writeEncodable(state, to: folder.appendingPathComponent("trainer_state.json"))
+        }
+    }
+
+    /// The sibling a new version is written into before it is renamed into place.
+    static func partialURL(of directory: URL) -> URL {
+        directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent).partial")
+    }
+
+    /// The sibling the old version waits in between the two renames of a swap.
+    static func previousURL(of directory: URL) -> URL {
+        directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent).previous")
+    }
+
+    /// Repairs what a process killed during `write` can leave: a half-written `.partial` (removed), and
+    /// an old version moved aside whose replacement never arrived (moved back).
+    public static func recover(_ directory: URL) {
+        let fm = FileManager.default
+        try? fm.removeItem(at: partialURL(of: directory))
+        let previous = previousURL(of: directory)
+        guard fm.fileExists(atPath: previous.path) else { return }
+        if fm.fileExists(atPath: directory.path) {
+            try? fm.removeItem(at: previous)
+        } else {
+            try? fm.moveItem(at: previous, to: directory)
         }
     }
 

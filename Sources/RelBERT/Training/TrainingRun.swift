@@ -43,6 +43,7 @@ public final class TrainingRun {
         self.output = output
         self.threads = max(1, threads)
         let checkpoint = output.appendingPathComponent("checkpoint")
+        Checkpoint.recover(checkpoint)
         let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("trainer_state.json").path)
         if resume, !hasCheckpoint {
             throw TrainingError.checkpoint("nothing to resume: \(checkpoint.path) holds no checkpoint")
@@ -89,14 +90,33 @@ public final class TrainingRun {
                                         totalSteps: stepsPerEpoch * configuration.epochs, shape: configuration.schedule)
         if resume {
             let state = try Checkpoint.readTrainingState(from: checkpoint, into: trainer.optimizer)
-            guard state.seed == configuration.seed, state.totalSteps == totalSteps else {
-                throw TrainingError.checkpoint("the checkpoint was made with other settings (seed \(state.seed), \(state.totalSteps) steps)")
-            }
+            try Self.checkResumable(checkpoint: checkpoint, state: state, configuration: configuration, threads: self.threads)
             completedSteps = state.step
             try TrainingLog.truncate(logURL, keepingSteps: completedSteps)
         } else {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
             try? FileManager.default.removeItem(at: logURL)
+        }
+    }
+
+    /// A run continues exactly only with the settings it started with: every hyper-parameter (the
+    /// checkpoint interval aside) and the thread count, which fixes the order of float summation.
+    static func checkResumable(checkpoint: URL, state: Checkpoint.TrainerState,
+                               configuration: TrainingConfiguration, threads: Int) throws(TrainingError) {
+        let url = checkpoint.appendingPathComponent("finetuning_config.json")
+        guard let data = FileManager.default.contents(atPath: url.path),
+              var saved = try? JSONDecoder().decode(TrainingConfiguration.self, from: data) else {
+            throw .checkpoint("\(url.path): missing or unreadable")
+        }
+        saved.checkpointEvery = configuration.checkpointEvery
+        if saved != configuration {
+            let ours = (try? JSONEncoder().encode(configuration)).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: AnyHashable] ?? [:]
+            let theirs = (try? JSONEncoder().encode(saved)).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: AnyHashable] ?? [:]
+            let differing = Set(ours.keys).union(theirs.keys).filter { ours[$0] != theirs[$0] }.sorted()
+            throw .checkpoint("the checkpoint was made with other settings (\(differing.joined(separator: ", "))); resume with the options it started with, see \(url.path)")
+        }
+        guard state.threads == threads else {
+            throw .checkpoint("the checkpoint was made with --threads \(state.threads); resume with the same thread count for an exact continuation")
         }
     }
 
