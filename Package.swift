@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System libraries: a module map and a one-line shim header each.
@@ -26,9 +27,17 @@ let package = Package(
         .target(name: "RelBERT", dependencies: ["COpenBLAS", "SafeTensors", "Tokenizers"]),
         // A small Swift wrapper over libzmq: context, sockets, multipart frames, poller.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // The wire protocol: generated protobuf messages (proto/relbert/v1), framing, tensor frames.
+        .target(name: "RelBERTProtocol", dependencies: [
+            "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
+        // The training cluster: coordinator, workers, jobs, and the client the CLI uses.
+        .target(name: "RelBERTCluster", dependencies: [
+            "RelBERT", "RelBERTProtocol", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         // The `relbert` command-line tool.
         .executableTarget(name: "relbert", dependencies: [
-            "RelBERT",
+            "RelBERT", "RelBERTCluster", "RelBERTProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -38,6 +47,8 @@ let package = Package(
         .testTarget(name: "LossTests", dependencies: ["RelBERT", "SafeTensors"]),
         .testTarget(name: "DataTests", dependencies: ["RelBERT"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "CZeroMQ"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["RelBERTProtocol", "ZeroMQ"]),
+        .testTarget(name: "ClusterTests", dependencies: ["relbert", "RelBERTCluster", "RelBERTProtocol", "ZeroMQ", "SafeTensors"]),
         .testTarget(name: "CLITests", dependencies: ["relbert"]),
     ],
     swiftLanguageModes: [.v6]

@@ -69,6 +69,11 @@ extension ModelConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .missingFile(path: path)
         }
+        return try parse(data, source: path)
+    }
+
+    /// Parses and checks the bytes of a `config.json`; `source` names it in errors.
+    public static func parse(_ data: Data, source path: String) throws(ModelError) -> ModelConfig {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data)

@@ -3,7 +3,7 @@ import Dispatch
 /// Runs training steps in one process: one ``ShardWorker`` per thread, the loss over the whole
 /// batch in between, gradients summed in shard order, then clipping and AdamW on the master weights.
 /// The cluster's coordinator runs the same step with workers in other processes.
-public final class LocalTrainer: @unchecked Sendable {
+public final class LocalTrainer: StepExecutor, @unchecked Sendable {
     public struct Settings: Sendable, Equatable {
         public var threads: Int = 1
         public var hiddenDropout: Float = 0.1
@@ -13,13 +13,6 @@ public final class LocalTrainer: @unchecked Sendable {
         public init() {}
     }
 
-    public struct StepResult: Sendable, Equatable {
-        public let loss: Float
-        public let gradientNorm: Float
-        public let learningRate: Float
-        public let sequences: Int
-        public let tokens: Int
-    }
 
     public let parameters: Parameters
     public let optimizer: AdamW
@@ -40,9 +33,10 @@ public final class LocalTrainer: @unchecked Sendable {
     }
 
     var dimension: Int { parameters.layout.tensors[0].shape[1] }
+    public var summationKey: Int { workers.count }
 
     /// Forward, loss, backward and one AdamW update. `step` keys the dropout masks.
-    public func train(_ batch: StepBatch, step: Int, learningRate: Float) throws(TrainingError) -> StepResult {
+    public func train(_ batch: StepBatch, step: Int, learningRate: Float) throws -> StepResult {
         let (loss, tokens) = try forwardBackward(batch, step: step)
         let total = parameters.layout.totalCount
         let gradients = workers[0].gradients.pointer
@@ -60,7 +54,7 @@ public final class LocalTrainer: @unchecked Sendable {
     }
 
     /// The loss of a batch without dropout or any update (validation).
-    public func evaluate(_ batch: StepBatch) throws(TrainingError) -> Float {
+    public func evaluate(_ batch: StepBatch) throws -> Float {
         let tokenBatch = TokenBatch(sequences: batch.sequences)
         try forward(tokenBatch, dropoutStep: nil)
         return batch.loss(embeddings: embeddings.pointer, dimension: dimension, gradient: nil)

@@ -46,7 +46,7 @@ public final class ShardWorker: @unchecked Sendable {
     }
 
     /// Records rows of the word table that another shard's gradients, summed into this one, touched.
-    func markTouched(_ tokens: Set<Int32>) { touchedTokens.formUnion(tokens) }
+    public func markTouched(_ tokens: Set<Int32>) { touchedTokens.formUnion(tokens) }
 
     /// Zeroes the gradients (the word table only in the rows that were touched).
     public func clearGradients() {

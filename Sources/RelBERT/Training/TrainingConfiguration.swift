@@ -15,8 +15,8 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
     public var relationsPerBatch: Int = 8
     public var tripletsPerRelation: Int = 4
     public var parentTriples: Bool = true
-    public var template: String = "d"
-    public var pooling: String = "average_no_mask"
+    public var template: String = "a"
+    public var pooling: String = "average"
     public var maxLength: Int = 64
     public var seed: UInt64 = 0
     public var hiddenDropout: Float = 0.1

@@ -6,6 +6,9 @@ import Foundation
 /// a step's examples from its index, and dropout masks are keyed by (seed, step, example). So a run
 /// resumed from its last checkpoint continues exactly as if it had not stopped.
 public final class TrainingRun {
+    /// Makes the step executor of a run from its model, pooling and settings (the local trainer by default).
+    public typealias ExecutorFactory = (PretrainedModel, Pooling, AdamW.Settings, LocalTrainer.Settings) throws -> any StepExecutor
+
     public struct Progress: Sendable {
         public let step: Int           // steps completed
         public let totalSteps: Int
@@ -14,6 +17,17 @@ public final class TrainingRun {
         public let learningRate: Float
         public let sequencesPerSecond: Double
         public let secondsElapsed: Double
+
+        public init(step: Int, totalSteps: Int, epoch: Int, loss: Float, learningRate: Float,
+                    sequencesPerSecond: Double, secondsElapsed: Double) {
+            self.step = step
+            self.totalSteps = totalSteps
+            self.epoch = epoch
+            self.loss = loss
+            self.learningRate = learningRate
+            self.sequencesPerSecond = sequencesPerSecond
+            self.secondsElapsed = secondsElapsed
+        }
     }
 
     public let configuration: TrainingConfiguration
@@ -22,7 +36,7 @@ public final class TrainingRun {
     public let threads: Int
     let dataset: SemEvalDataset
     let embedder: RelationEmbedder
-    let trainer: LocalTrainer
+    public let trainer: any StepExecutor
     let schedule: LearningRateSchedule
     let stepsPerEpoch: Int
     public private(set) var completedSteps = 0
@@ -37,7 +51,7 @@ public final class TrainingRun {
     /// optimizer state and position); it is an error to resume with no checkpoint, or to start afresh
     /// over an output folder that already holds one.
     public init(modelDirectory: URL, dataDirectory: URL, output: URL, configuration: TrainingConfiguration,
-                threads: Int, resume: Bool) throws {
+                threads: Int, resume: Bool, executor: ExecutorFactory? = nil) throws {
         try configuration.validate()
         self.configuration = configuration
         self.output = output
@@ -68,10 +82,13 @@ public final class TrainingRun {
         settings.attentionDropout = configuration.attentionDropout
         settings.seed = configuration.seed
         settings.maxGradientNorm = configuration.maxGradientNorm
-        trainer = LocalTrainer(model: model, pooling: pooling,
-                               optimizer: AdamW.Settings(beta1: configuration.beta1, beta2: configuration.beta2,
-                                                         epsilon: configuration.epsilon, weightDecay: configuration.weightDecay),
-                               settings: settings)
+        let adam = AdamW.Settings(beta1: configuration.beta1, beta2: configuration.beta2,
+                                  epsilon: configuration.epsilon, weightDecay: configuration.weightDecay)
+        if let executor {
+            trainer = try executor(model, pooling, adam, settings)
+        } else {
+            trainer = LocalTrainer(model: model, pooling: pooling, optimizer: adam, settings: settings)
+        }
         switch configuration.loss {
         case .nce:
             let sampler = ContrastiveSampler(relations: dataset.training, negatives: configuration.negatives, seed: configuration.seed)
@@ -90,7 +107,8 @@ public final class TrainingRun {
                                         totalSteps: stepsPerEpoch * configuration.epochs, shape: configuration.schedule)
         if resume {
             let state = try Checkpoint.readTrainingState(from: checkpoint, into: trainer.optimizer)
-            try Self.checkResumable(checkpoint: checkpoint, state: state, configuration: configuration, threads: self.threads)
+            try Self.checkResumable(checkpoint: checkpoint, state: state, configuration: configuration,
+                                    summationKey: trainer.summationKey)
             completedSteps = state.step
             try TrainingLog.truncate(logURL, keepingSteps: completedSteps)
         } else {
@@ -102,7 +120,7 @@ public final class TrainingRun {
     /// A run continues exactly only with the settings it started with: every hyper-parameter (the
     /// checkpoint interval aside) and the thread count, which fixes the order of float summation.
     static func checkResumable(checkpoint: URL, state: Checkpoint.TrainerState,
-                               configuration: TrainingConfiguration, threads: Int) throws(TrainingError) {
+                               configuration: TrainingConfiguration, summationKey: Int) throws(TrainingError) {
         let url = checkpoint.appendingPathComponent("finetuning_config.json")
         guard let data = FileManager.default.contents(atPath: url.path),
               var saved = try? JSONDecoder().decode(TrainingConfiguration.self, from: data) else {
@@ -115,7 +133,8 @@ public final class TrainingRun {
             let differing = Set(ours.keys).union(theirs.keys).filter { ours[$0] != theirs[$0] }.sorted()
             throw .checkpoint("the checkpoint was made with other settings (\(differing.joined(separator: ", "))); resume with the options it started with, see \(url.path)")
         }
-        guard state.threads == threads else {
+        // A cluster's summation order follows its live workers: exact to rounding only, so any is accepted.
+        guard state.threads == summationKey || state.threads == 0 || summationKey == 0 else {
             throw .checkpoint("the checkpoint was made with --threads \(state.threads); resume with the same thread count for an exact continuation")
         }
     }
@@ -185,7 +204,7 @@ public final class TrainingRun {
         try Checkpoint.write(to: checkpointDirectory, model: model, parameters: trainer.parameters,
                              configuration: configuration, optimizer: trainer.optimizer,
                              state: Checkpoint.TrainerState(step: completedSteps, totalSteps: totalSteps,
-                                                            seed: configuration.seed, threads: threads))
+                                                            seed: configuration.seed, threads: trainer.summationKey))
     }
 
     /// The validation loss: InfoNCE per validation relation (its positives against its own negatives

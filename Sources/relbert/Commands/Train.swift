@@ -4,16 +4,73 @@ import RelBERT
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fine-tune relation embeddings on SemEval-2012 Task 2 (RelBERT), in this process.")
+        abstract: "Fine-tune relation embeddings on SemEval-2012 Task 2 (RelBERT): in this process, or with --workers N on a local cluster.")
 
+    @OptionGroup var job: TrainingOptions
+
+    @Option(help: "Output folder: the final model goes to OUTPUT/model, checkpoints to OUTPUT/checkpoint.")
+    var output: String = "runs/relbert"
+
+    @Option(help: "Threads (one shard of every step per thread). Default: every core.") var threads: Int?
+    @Option(help: "Run on a local cluster of this many worker processes (one thread each) instead.") var workers: Int?
+    @Flag(help: "Continue the run in --output from its last checkpoint.") var resume = false
+    @Flag(name: .customLong("no-eval"), help: "Skip the validation and analogy evaluation at the end.") var noEval = false
+
+    func run() throws {
+        let c = try job.configuration()
+        let reporter = ProgressReporter(total: 0)
+        if let workers {
+            guard threads == nil else { throw ValidationError("--threads and --workers exclude each other: each worker uses one thread") }
+            guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+            try LocalCluster.train(options: job, configuration: c, output: output, workers: workers, resume: resume,
+                                   reporter: reporter)
+            if noEval { return }
+            try Self.evaluate(model: URL(fileURLWithPath: output).appendingPathComponent("model"), data: job.data,
+                              configuration: c, threads: ProcessInfo.processInfo.activeProcessorCount, reporter: reporter)
+            return
+        }
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let run = try TrainingRun(modelDirectory: URL(fileURLWithPath: job.model), dataDirectory: URL(fileURLWithPath: job.data),
+                                  output: URL(fileURLWithPath: output), configuration: c, threads: threadCount, resume: resume)
+        reporter.total = run.totalSteps
+        if resume { reporter.line("resuming at step \(run.completedSteps) of \(run.totalSteps)") }
+        reporter.line("training \(job.model) → \(output): \(c.loss.rawValue) loss, \(c.epochs) epoch(s), \(run.totalSteps) steps, template \(c.template), \(c.pooling), lr \(c.learningRate), \(threadCount) thread(s)")
+        try run.run { reporter.report($0) }
+        reporter.finish()
+        reporter.line("model written to \(output)/model")
+        if noEval { return }
+        reporter.line(String(format: "validation loss %.4f", try run.validationLoss()))
+        try Self.analogy(embedder: run.currentEmbedder, data: job.data, reporter: reporter)
+    }
+
+    /// Validation loss and analogy accuracy of a trained model folder.
+    static func evaluate(model: URL, data: String, configuration c: TrainingConfiguration, threads: Int,
+                         reporter: ProgressReporter) throws {
+        let loaded = try PretrainedModel.load(from: model)
+        guard let pooling = Pooling(rawValue: c.pooling) else { throw CLIError("unknown pooling \(c.pooling)") }
+        let embedder = try RelationEmbedder(model: loaded, template: PromptTemplate(c.template), pooling: pooling,
+                                            maxLength: c.maxLength, threads: threads)
+        try analogy(embedder: embedder, data: data, reporter: reporter)
+    }
+
+    static func analogy(embedder: RelationEmbedder, data: String, reporter: ProgressReporter) throws {
+        let datasets = try ["u2", "u4", "google", "bats"].map {
+            try AnalogyDataset.load(from: URL(fileURLWithPath: "\(data)/analogy_questions/\($0)/test.jsonl"))
+        }
+        for result in try AnalogyEvaluator(embedder: embedder).evaluate(datasets) {
+            reporter.line(String(format: "analogy %@: %.1f%% of %d", result.dataset, result.accuracy * 100, result.questions))
+        }
+    }
+}
+
+/// The options that define a training job: model, data and every hyper-parameter (shared by
+/// `relbert train` and `relbert submit`).
+struct TrainingOptions: ParsableArguments {
     @Option(help: "Base model folder (Hugging Face layout).")
     var model: String = "models/all-MiniLM-L6-v2"
 
     @Option(help: "Data folder holding semeval2012_task2/ and analogy_questions/.")
     var data: String = "data"
-
-    @Option(help: "Output folder: the final model goes to OUTPUT/model, checkpoints to OUTPUT/checkpoint.")
-    var output: String = "runs/relbert"
 
     @Option(help: "nce (InfoNCE, default) or triplet (the EMNLP 2021 paper).")
     var loss: TrainingConfiguration.Loss = .nce
@@ -28,18 +85,15 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("relations-per-batch"), help: "Triplet loss: relations per batch.") var relationsPerBatch: Int = 8
     @Option(name: .customLong("triplets-per-relation"), help: "Triplet loss: triplets per relation.") var tripletsPerRelation: Int = 4
     @Flag(name: .customLong("no-parent-triples"), help: "Triplet loss: leave out the parent-category triples.") var noParentTriples = false
-    @Option(help: "Prompt template: a-e or a custom text.") var template: String = "d"
-    @Option(help: "average_no_mask, average or mask.") var pooling: String = "average_no_mask"
+    @Option(help: "Prompt template: a-e or a custom text (default a: the best measured, see docs/training.md).") var template: String = "a"
+    @Option(help: "average (default), average_no_mask or mask.") var pooling: String = "average"
     @Option var seed: UInt64 = 0
-    @Option(help: "Threads (one shard of every step per thread). Default: every core.") var threads: Int?
     @Option(help: "Hidden and attention dropout.") var dropout: Float = 0.1
     @Option(name: .customLong("weight-decay")) var weightDecay: Float = 0.01
     @Option(name: .customLong("clip"), help: "Clip the gradient norm to this.") var maxGradientNorm: Float?
     @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints.") var checkpointEvery: Int = 20
-    @Flag(help: "Continue the run in --output from its last checkpoint.") var resume = false
-    @Flag(name: .customLong("no-eval"), help: "Skip the validation and analogy evaluation at the end.") var noEval = false
 
-    func run() throws {
+    func configuration() throws -> TrainingConfiguration {
         var c = TrainingConfiguration()
         c.loss = loss
         c.epochs = epochs
@@ -60,23 +114,8 @@ struct Train: ParsableCommand {
         c.weightDecay = weightDecay
         c.maxGradientNorm = maxGradientNorm
         c.checkpointEvery = checkpointEvery
-        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        let run = try TrainingRun(modelDirectory: URL(fileURLWithPath: model), dataDirectory: URL(fileURLWithPath: data),
-                                  output: URL(fileURLWithPath: output), configuration: c, threads: threadCount, resume: resume)
-        let reporter = ProgressReporter(total: run.totalSteps)
-        if resume { reporter.line("resuming at step \(run.completedSteps) of \(run.totalSteps)") }
-        reporter.line("training \(model) → \(output): \(c.loss.rawValue) loss, \(c.epochs) epoch(s), \(run.totalSteps) steps, template \(c.template), \(c.pooling), lr \(c.learningRate), \(threadCount) thread(s)")
-        try run.run { reporter.report($0) }
-        reporter.finish()
-        reporter.line("model written to \(output)/model")
-        if noEval { return }
-        reporter.line(String(format: "validation loss %.4f", try run.validationLoss()))
-        let datasets = try ["u2", "u4", "google", "bats"].map {
-            try AnalogyDataset.load(from: URL(fileURLWithPath: "\(data)/analogy_questions/\($0)/test.jsonl"))
-        }
-        for result in try AnalogyEvaluator(embedder: run.currentEmbedder).evaluate(datasets) {
-            reporter.line(String(format: "analogy %@: %.1f%% of %d", result.dataset, result.accuracy * 100, result.questions))
-        }
+        try c.validate()
+        return c
     }
 }
 
@@ -85,7 +124,7 @@ extension LearningRateSchedule.Shape: ExpressibleByArgument {}
 
 /// A progress bar on a terminal (step/total, loss, sequences/s, ETA); plain log lines otherwise.
 final class ProgressReporter {
-    let total: Int
+    var total: Int
     let interactive = isatty(STDERR_FILENO) == 1
     private var lastLine = Date.distantPast
 

@@ -1,0 +1,316 @@
+import Foundation
+import RelBERT
+import RelBERTProtocol
+import ZeroMQ
+
+/// Runs a job's training steps on the cluster's workers: the ``StepExecutor`` a coordinator's
+/// ``TrainingRun`` uses. One step:
+/// 1. every live, loaded worker gets a shard (sequence ranges balanced by tokens, in rank order) and
+///    returns its pooled embeddings (worker.Forward);
+/// 2. the coordinator computes the loss over the whole batch and sends each shard its
+///    dLoss/dEmbedding (worker.Backward); the gradients come back and are summed in shard order;
+/// 3. clipping and AdamW update the master weights, and every worker gets the summed gradient
+///    (worker.Update) to apply the identical update to its replica.
+/// A worker lost in the middle of a step makes the step start again on the others; since every
+/// example's dropout mask depends only on (seed, step, example), the result is the same up to the
+/// order of float summation.
+final class ClusterTrainer: StepExecutor {
+    unowned let coordinator: Coordinator
+    let jobID: String
+    let model: PretrainedModel
+    let pooling: Pooling
+    let settings: LocalTrainer.Settings
+    let parameters: Parameters
+    let optimizer: AdamW
+    let codec: GradientCodec
+    private let gradients: FloatBuffer
+    private var embeddings = FloatBuffer(count: 0)
+    private var dEmbeddings = FloatBuffer(count: 0)
+    var summationKey: Int { 0 }
+    /// Bytes sent and received for steps so far, and seconds spent waiting on workers.
+    private(set) var statistics = Statistics()
+
+    struct Statistics: Sendable {
+        var steps = 0
+        var bytesSent = 0
+        var bytesReceived = 0
+        var secondsWaiting = 0.0
+        var secondsInStep = 0.0
+    }
+
+    init(coordinator: Coordinator, jobID: String, model: PretrainedModel, pooling: Pooling,
+         optimizer: AdamW.Settings, settings: LocalTrainer.Settings) {
+        self.coordinator = coordinator
+        self.jobID = jobID
+        self.model = model
+        self.pooling = pooling
+        self.settings = settings
+        parameters = model.parameters
+        self.optimizer = AdamW(parameterCount: model.parameters.layout.totalCount, settings: optimizer)
+        codec = GradientCodec(config: model.config, layout: model.parameters.layout)
+        gradients = FloatBuffer(count: model.parameters.layout.totalCount)
+    }
+
+    var hidden: Int { model.config.hiddenSize }
+
+    // MARK: - StepExecutor
+
+    func train(_ batch: StepBatch, step: Int, learningRate: Float) throws -> StepResult {
+        let started = ContinuousClock.now
+        defer { statistics.secondsInStep += (ContinuousClock.now - started).secondsValue; statistics.steps += 1 }
+        let tokenBatch = TokenBatch(sequences: batch.sequences)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let peers = try readyPeers()
+            do {
+                let loss = try forwardBackward(batch, tokenBatch, step: step, peers: peers)
+                let total = parameters.layout.totalCount
+                let norm = settings.maxGradientNorm.map { GradientClipping.clip(gradients.pointer, count: total, maxNorm: $0) }
+                    ?? GradientClipping.norm(gradients.pointer, count: total)
+                optimizer.update(parameters: parameters.pointer, gradients: gradients.pointer, count: total,
+                                 learningRate: learningRate, threads: 2)
+                broadcastUpdate(step: step, learningRate: learningRate)
+                return StepResult(loss: loss, gradientNorm: norm, learningRate: learningRate,
+                                  sequences: tokenBatch.sequenceCount, tokens: tokenBatch.tokenCount)
+            } catch let failure as StepFailure {
+                coordinator.log("step \(step), attempt \(attempt): \(failure.description); redoing the step on the workers left")
+                if attempt >= 20 { throw ClusterError.noWorkers("step \(step) failed \(attempt) times; last: \(failure.description)") }
+            }
+        }
+    }
+
+    func evaluate(_ batch: StepBatch) throws -> Float {
+        let tokenBatch = TokenBatch(sequences: batch.sequences)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let peers = try readyPeers()
+            do {
+                try forward(tokenBatch, step: nil, peers: peers)
+                return batch.loss(embeddings: embeddings.pointer, dimension: hidden, gradient: nil)
+            } catch let failure as StepFailure {
+                if attempt >= 20 { throw ClusterError.noWorkers(failure.description) }
+            }
+        }
+    }
+
+    // MARK: - Workers
+
+    /// The workers that hold this job's current weights, in rank order. Sends the weights to any
+    /// worker that does not have them yet and waits for every such load to finish (or fail), and
+    /// for at least one worker.
+    private func readyPeers() throws -> [WorkerRegistry.Peer] {
+        var waitingSince = ContinuousClock.now
+        var loads: [UInt64: [UInt8]] = [:]
+        while true {
+            if coordinator.cancelRequested.contains(jobID) { throw ClusterError.cancelled }
+            for peer in coordinator.registry.byRank where peer.attachedJob != jobID {
+                loads[sendLoad(to: peer.identity)] = peer.identity
+            }
+            for (id, identity) in loads {
+                if let reply = coordinator.replies.removeValue(forKey: id) {
+                    loads[id] = nil
+                    if reply.isOK {
+                        coordinator.registry.markLoaded(identity, job: jobID)
+                    } else {
+                        coordinator.log("a worker could not load job \(jobID): \(reply.statusError!)")
+                        coordinator.registry.attach(identity, job: nil)
+                        _ = coordinator.registry.remove(identity)
+                    }
+                } else if coordinator.registry.peer(identity) == nil {
+                    loads[id] = nil
+                    coordinator.inFlight[id] = nil
+                }
+            }
+            let ready = coordinator.registry.byRank.filter { $0.attachedJob == jobID && $0.loaded }
+            if loads.isEmpty, !ready.isEmpty { return ready }
+            if ContinuousClock.now - waitingSince > .seconds(30) {
+                coordinator.log("job \(jobID) is waiting for workers (\(ready.count) ready, \(loads.count) loading)")
+                waitingSince = .now
+            }
+            try coordinator.pump(timeoutMilliseconds: 20)
+        }
+    }
+
+    /// worker.Load with the current master weights (and optimizer moments once there are any).
+    private func sendLoad(to identity: [UInt8]) -> UInt64 {
+        let total = parameters.layout.totalCount
+        var request = Relbert_V1_LoadRequest()
+        request.jobID = jobID
+        request.configJson = String(decoding: model.originalConfigJSON, as: UTF8.self)
+        request.pooling = pooling.rawValue
+        request.maskTokenID = model.tokenizer.maskTokenID
+        var adam = Relbert_V1_AdamSettings()
+        adam.beta1 = optimizer.settings.beta1
+        adam.beta2 = optimizer.settings.beta2
+        adam.epsilon = optimizer.settings.epsilon
+        adam.weightDecay = optimizer.settings.weightDecay
+        request.adam = adam
+        request.adamStep = UInt64(optimizer.step)
+        var tensors = [TensorFrames.floats(parameters.pointer, count: total)]
+        request.tensors = [TensorFrames.spec("parameters", .f32, [total])]
+        if optimizer.step > 0 {
+            tensors += [TensorFrames.floats(optimizer.firstMoment.pointer, count: total),
+                        TensorFrames.floats(optimizer.secondMoment.pointer, count: total)]
+            request.tensors += [TensorFrames.spec("adam_m", .f32, [total]), TensorFrames.spec("adam_v", .f32, [total])]
+        }
+        request.parametersChecksum = ParameterChecksum.of(parameters.pointer, count: total)
+        coordinator.registry.attach(identity, job: jobID)
+        let id = coordinator.request(Method.load, request, tensors: tensors, to: identity)
+        let rank = coordinator.registry.peer(identity)?.rank ?? 0
+        coordinator.log("sending job \(jobID)'s weights to worker rank \(rank) (optimizer step \(optimizer.step))")
+        return id
+    }
+
+    // MARK: - The step
+
+    struct StepFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Phase 1 on every shard: fills `embeddings`. Returns the shards (sequence range, worker).
+    @discardableResult
+    private func forward(_ tokenBatch: TokenBatch, step: Int?, peers: [WorkerRegistry.Peer]) throws -> [(Range<Int>, [UInt8])] {
+        let n = tokenBatch.sequenceCount, h = hidden
+        if embeddings.count < n * h { embeddings = FloatBuffer(count: n * h) }
+        let ranges = tokenBatch.balancedSplit(into: min(peers.count, n)).filter { !$0.isEmpty }
+        let shards = ranges.enumerated().map { ($0.element, peers[$0.offset].identity) }
+        let checksum = step.map { coordinator.options.checksumEvery > 0 && $0 % coordinator.options.checksumEvery == 0 } ?? false
+            ? ParameterChecksum.of(parameters.pointer, count: parameters.layout.totalCount) : 0
+        var requests: [(UInt64, [UInt8])] = []
+        for (range, identity) in shards {
+            let slice = tokenBatch.slice(range)
+            var request = Relbert_V1_ForwardRequest()
+            request.jobID = jobID
+            request.step = UInt64(step ?? 0)
+            request.firstExample = UInt64(range.lowerBound)
+            if let step {
+                var dropout = Relbert_V1_DropoutSettings()
+                dropout.hidden = settings.hiddenDropout
+                dropout.attention = settings.attentionDropout
+                dropout.seed = settings.seed
+                dropout.step = UInt64(step)
+                request.dropout = dropout
+            }
+            request.parametersChecksum = checksum
+            let lengths = (0 ..< slice.sequenceCount).map { Int32(slice.length(of: $0)) }
+            request.tensors = [TensorFrames.spec("token_ids", .i32, [slice.tokenCount]),
+                               TensorFrames.spec("lengths", .i32, [lengths.count])]
+            let frames = [TensorFrames.int32s(slice.tokenIDs), TensorFrames.int32s(lengths)]
+            statistics.bytesSent += frames.reduce(0) { $0 + $1.count }
+            requests.append((coordinator.request(Method.forward, request, tensors: frames, to: identity), identity))
+        }
+        let replies = try collect(requests)
+        for (index, (range, _)) in shards.enumerated() {
+            let reply = replies[index]
+            let body: Relbert_V1_ForwardReply
+            do {
+                body = try reply.body(as: Relbert_V1_ForwardReply.self)
+                try TensorFrames.validate(reply.tensors, against: body.tensors, expecting: ["embeddings"], maxElements: range.count * h)
+            } catch {
+                throw StepFailure(description: "a worker's forward reply is malformed: \(error)")
+            }
+            guard body.tensors[0].dtype == .f32, body.tensors[0].shape == [UInt64(range.count), UInt64(h)] else {
+                throw StepFailure(description: "a worker returned embeddings of shape \(body.tensors[0].shape)")
+            }
+            if body.unpoolableSequence > 0 {
+                throw TrainingError.maskTruncated(sequence: range.lowerBound + Int(body.unpoolableSequence) - 1)
+            }
+            statistics.bytesReceived += reply.tensors[0].count
+            TensorFrames.readFloats(reply.tensors[0], dtype: .f32, into: embeddings.pointer + range.lowerBound * h, count: range.count * h)
+        }
+        return shards
+    }
+
+    /// Phases 1 and 2: afterwards `gradients` holds the step's summed gradient.
+    private func forwardBackward(_ batch: StepBatch, _ tokenBatch: TokenBatch, step: Int, peers: [WorkerRegistry.Peer]) throws -> Float {
+        let shards = try forward(tokenBatch, step: step, peers: peers)
+        let n = tokenBatch.sequenceCount, h = hidden
+        if dEmbeddings.count < n * h { dEmbeddings = FloatBuffer(count: n * h) }
+        dEmbeddings.pointer.update(repeating: 0, count: n * h)
+        let loss = batch.loss(embeddings: embeddings.pointer, dimension: h, gradient: dEmbeddings.pointer)
+        guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step) }
+        var requests: [(UInt64, [UInt8])] = []
+        for (range, identity) in shards {
+            var request = Relbert_V1_BackwardRequest()
+            request.jobID = jobID
+            request.step = UInt64(step)
+            request.bf16 = coordinator.options.bf16Gradients
+            request.tensors = [TensorFrames.spec("d_embeddings", .f32, [range.count, h])]
+            let frame = TensorFrames.floats(dEmbeddings.pointer + range.lowerBound * h, count: range.count * h)
+            statistics.bytesSent += frame.count
+            requests.append((coordinator.request(Method.backward, request, tensors: [frame], to: identity), identity))
+        }
+        let replies = try collect(requests)
+        // Sum in shard order, as the local trainer does: 0 + g₀ + g₁ + ...
+        gradients.pointer.update(repeating: 0, count: parameters.layout.totalCount)
+        touchedRows.removeAll(keepingCapacity: true)
+        for reply in replies {
+            do {
+                let body = try reply.body(as: Relbert_V1_BackwardReply.self)
+                let rows = try codec.add(reply.tensors, specs: body.tensors, into: gradients.pointer)
+                touchedRows.formUnion(rows)
+            } catch {
+                throw StepFailure(description: "a worker's gradient is malformed: \(error)")
+            }
+            statistics.bytesReceived += reply.tensors.reduce(0) { $0 + $1.count }
+        }
+        return loss
+    }
+
+    private var touchedRows = Set<Int32>()
+
+    /// worker.Update to every worker holding this job's model (loaded or still loading: a load sent
+    /// earlier arrives first, so the update applies on top of it).
+    private func broadcastUpdate(step: Int, learningRate: Float) {
+        var request = Relbert_V1_UpdateRequest()
+        request.jobID = jobID
+        request.step = UInt64(step)
+        request.learningRate = learningRate
+        let (specs, frames) = codec.encode(gradients.pointer, rows: Array(touchedRows), bf16: false)
+        request.tensors = specs
+        let size = frames.reduce(0) { $0 + $1.count }
+        for peer in coordinator.registry.byRank where peer.attachedJob == jobID {
+            coordinator.request(Method.update, request, tensors: frames, to: peer.identity, expectReply: false)
+            statistics.bytesSent += size
+        }
+    }
+
+    /// Pumps until every request (id, worker) has its reply. A lost worker, an error reply or a
+    /// cancel ends the wait.
+    private func collect(_ requests: [(UInt64, [UInt8])]) throws -> [Envelope] {
+        let started = ContinuousClock.now
+        defer { statistics.secondsWaiting += (ContinuousClock.now - started).secondsValue }
+        var done: [UInt64: Envelope] = [:]
+        while done.count < requests.count {
+            if coordinator.cancelRequested.contains(jobID) {
+                abandon(requests)
+                throw ClusterError.cancelled
+            }
+            for (id, identity) in requests where done[id] == nil {
+                if let reply = coordinator.replies.removeValue(forKey: id) {
+                    guard reply.isOK else {
+                        // The worker's replica is unusable (no model, wrong weights): reload it.
+                        coordinator.registry.attach(identity, job: nil)
+                        abandon(requests)
+                        throw StepFailure(description: "worker rank \(coordinator.registry.peer(identity)?.rank ?? 0) answered \(reply.statusError!)")
+                    }
+                    done[id] = reply
+                } else if coordinator.registry.peer(identity) == nil || coordinator.inFlight[id] == nil {
+                    abandon(requests)
+                    throw StepFailure(description: "a worker was lost")
+                }
+            }
+            if done.count < requests.count { try coordinator.pump(timeoutMilliseconds: 5) }
+        }
+        return requests.map { done[$0.0]! }
+    }
+
+    private func abandon(_ requests: [(UInt64, [UInt8])]) {
+        for (id, _) in requests {
+            coordinator.inFlight[id] = nil
+            coordinator.replies[id] = nil
+        }
+    }
+}

@@ -1,0 +1,289 @@
+import Foundation
+import RelBERT
+import RelBERTProtocol
+import ZeroMQ
+
+/// The coordinator: one ROUTER socket for workers and clients, the worker registry with heartbeats
+/// both ways, the job queue, and the training of the running job (``ClusterTrainer``).
+///
+/// Everything runs on one thread. `pump` handles whatever arrived and the heartbeat timers; a
+/// training step waits for its workers' replies by pumping, so heartbeats, registrations and
+/// clients are served in the middle of a step too.
+public final class Coordinator {
+    public struct Options: Sendable {
+        public var bind = "tcp://127.0.0.1:5555"
+        public var stateDirectory: URL?
+        public var heartbeat = HeartbeatSettings()
+        /// Compare every worker's weights with the master's every this many steps (0: never).
+        public var checksumEvery = 10
+        /// Gradients in bf16 on the wire (half the bytes, no longer bit-exact).
+        public var bf16Gradients = false
+        public init() {}
+    }
+
+    public let options: Options
+    let context: ZMQContext
+    let socket: ZMQSocket
+    var registry = WorkerRegistry()
+    let store: JobStore
+    /// Replies that arrived for requests the coordinator is waiting on, by request id.
+    var replies: [UInt64: Envelope] = [:]
+    /// Requests in flight: request id → the peer it went to.
+    var inFlight: [UInt64: [UInt8]] = [:]
+    private var nextRequestID: UInt64 = 1
+    private var lastHeartbeatRound = ContinuousClock.now
+    var cancelRequested: Set<String> = []
+    var runningJob: String?
+    var activeTrainer: ClusterTrainer?
+    private var stopped = false
+    let log: (String) -> Void
+
+    /// Binds the ROUTER socket and loads the jobs in the state directory.
+    public init(options: Options, log: @escaping (String) -> Void = { _ in }) throws {
+        self.options = options
+        self.log = log
+        store = try JobStore(stateDirectory: options.stateDirectory)
+        context = try ZMQContext()
+        socket = try ZMQSocket(context: context, type: .router)
+        try socket.setRouterMandatory(true)
+        try socket.setRouterHandover(true)
+        try socket.setMaxMessageSize(2 << 30)
+        try socket.setSendHighWaterMark(0)
+        try socket.setReceiveHighWaterMark(0)
+        try socket.bind(options.bind)
+        let resumed = store.jobs.filter { $0.state == .queued }.count
+        if resumed > 0 { log("\(resumed) queued job(s) from \(options.stateDirectory?.path ?? "")") }
+    }
+
+    /// The address bound (with the real port when the bind used `*`).
+    public var endpoint: String { socket.lastEndpoint ?? options.bind }
+
+    public var workerCount: Int { registry.count }
+
+    public func stop() { stopped = true }
+
+    /// Serves until `stop()`, or until `until()` is true (checked between jobs and pumps).
+    public func run(until: () -> Bool = { false }) throws {
+        while !stopped && !until() {
+            if runningJob == nil, let job = store.nextQueued {
+                runJob(job)
+            } else {
+                try pump(timeoutMilliseconds: 100)
+            }
+        }
+    }
+
+    /// Pumps until at least `count` workers have registered, or `timeout` passes.
+    public func waitForWorkers(_ count: Int, timeout: Duration) throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while registry.count < count {
+            if ContinuousClock.now > deadline { return false }
+            try pump(timeoutMilliseconds: 50)
+        }
+        return true
+    }
+
+    // MARK: - Jobs
+
+    /// Queues a job (the in-process form of jobs.Submit).
+    public func submit(configuration: TrainingConfiguration, modelDirectory: String, dataDirectory: String,
+                       output: String? = nil, resume: Bool = false, idempotencyKey: String? = nil) throws -> (job: JobRecord, existed: Bool) {
+        if let key = idempotencyKey, !key.isEmpty, let existing = store.job(idempotencyKey: key) {
+            return (existing, true)
+        }
+        do { try configuration.validate() } catch { throw ClusterError.state(error.description) }
+        let id = Self.newJobID()
+        let out = output ?? jobOutputDirectory(id).path
+        let job = JobRecord(id: id, idempotencyKey: idempotencyKey, configuration: configuration,
+                            modelDirectory: modelDirectory, dataDirectory: dataDirectory, output: out,
+                            resume: resume, state: .queued, submitted: Date().timeIntervalSince1970)
+        try store.add(job)
+        log("job \(id) queued")
+        return (job, false)
+    }
+
+    public func job(_ id: String) -> JobRecord? { store.job(id) }
+    public var jobs: [JobRecord] { store.jobs }
+
+    func jobOutputDirectory(_ id: String) -> URL {
+        let base = options.stateDirectory ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("relbert-coordinator-\(ProcessInfo.processInfo.processIdentifier)")
+        return base.appendingPathComponent("jobs").appendingPathComponent(id)
+    }
+
+    static func newJobID() -> String {
+        let stamp = Int(Date().timeIntervalSince1970)
+        let random = UInt32.random(in: 0 ... UInt32.max)
+        return "job-\(stamp)-" + String(random, radix: 16)
+    }
+
+    private func runJob(_ job: JobRecord) {
+        runningJob = job.id
+        defer {
+            runningJob = nil
+            activeTrainer = nil
+            cancelRequested.remove(job.id)
+        }
+        let output = URL(fileURLWithPath: job.output)
+        let hasCheckpoint = FileManager.default.fileExists(atPath: output.appendingPathComponent("checkpoint/trainer_state.json").path)
+        try? store.update(job.id) { $0.state = .running; $0.error = nil }
+        log("job \(job.id) running\(hasCheckpoint ? " (resuming from its checkpoint)" : "")")
+        do {
+            let run = try TrainingRun(
+                modelDirectory: URL(fileURLWithPath: job.modelDirectory), dataDirectory: URL(fileURLWithPath: job.dataDirectory),
+                output: output, configuration: job.configuration, threads: 1, resume: job.resume || hasCheckpoint,
+                executor: { [unowned self] model, pooling, adam, settings in
+                    let trainer = ClusterTrainer(coordinator: self, jobID: job.id, model: model, pooling: pooling,
+                                                 optimizer: adam, settings: settings)
+                    self.activeTrainer = trainer
+                    return trainer
+                })
+            try? store.update(job.id) { $0.totalSteps = run.totalSteps; $0.step = run.completedSteps }
+            try run.run { [unowned self] progress in
+                try? self.store.update(job.id, persist: progress.step % job.configuration.checkpointEvery == 0) {
+                    $0.step = progress.step
+                    $0.loss = progress.loss
+                    $0.sequencesPerSecond = progress.sequencesPerSecond
+                    $0.secondsElapsed = progress.secondsElapsed
+                }
+            }
+            let validation = try run.validationLoss()
+            try? store.update(job.id) { $0.state = .succeeded; $0.validationLoss = validation }
+            log("job \(job.id) succeeded")
+        } catch ClusterError.cancelled {
+            try? store.update(job.id) { $0.state = .cancelled }
+            log("job \(job.id) cancelled")
+        } catch {
+            let message = "\(error)"
+            try? store.update(job.id) { $0.state = .failed; $0.error = message }
+            log("job \(job.id) failed: \(message)")
+        }
+    }
+
+    // MARK: - Messaging
+
+    func takeRequestID() -> UInt64 {
+        defer { nextRequestID += 1 }
+        return nextRequestID
+    }
+
+    /// Sends a request to a worker; returns its request id. A peer that cannot be reached is removed.
+    @discardableResult
+    func request(_ method: String, _ message: some SwiftProtobufMessage, tensors: [ZMQFrame] = [],
+                 to identity: [UInt8], expectReply: Bool = true) -> UInt64 {
+        let id = takeRequestID()
+        let envelope = Envelope(method: method, requestID: id, message: message, tensors: tensors)
+        if send(envelope, to: identity), expectReply { inFlight[id] = identity }
+        return id
+    }
+
+    @discardableResult
+    func send(_ envelope: Envelope, to identity: [UInt8]) -> Bool {
+        do {
+            try socket.send(frames: [ZMQFrame(identity)] + envelope.frames, dontWait: true)
+            registry.sent(identity)
+            return true
+        } catch {
+            if let peer = registry.remove(identity) {
+                log("worker rank \(peer.rank) unreachable (\(error)); dropped")
+            }
+            return false
+        }
+    }
+
+    /// Handles what has arrived (waiting up to `timeoutMilliseconds` for the first message) and the
+    /// heartbeat timers.
+    func pump(timeoutMilliseconds: Int) throws {
+        if let frames = try socket.receive(timeoutMilliseconds: timeoutMilliseconds) {
+            handle(frames)
+            while let more = try socket.receive(timeoutMilliseconds: 0) { handle(more) }
+        }
+        heartbeats()
+    }
+
+    private func heartbeats() {
+        let now = ContinuousClock.now
+        for peer in registry.expire(after: options.heartbeat.expiry) {
+            log("worker rank \(peer.rank) (\(peer.hostname)) silent for \(options.heartbeat.expiry): counted as gone")
+        }
+        guard now - lastHeartbeatRound >= options.heartbeat.interval / 2 else { return }
+        lastHeartbeatRound = now
+        for peer in registry.byRank where now - peer.lastSent >= options.heartbeat.interval {
+            var beat = Relbert_V1_Heartbeat()
+            beat.rank = peer.rank
+            send(Envelope(method: Method.heartbeat, requestID: 0, message: beat), to: peer.identity)
+        }
+    }
+
+    private func handle(_ frames: [ZMQFrame]) {
+        guard frames.count >= 2 else { return }  // no identity + content: nothing to answer
+        let identity = frames[0].bytes
+        let envelope: Envelope
+        do {
+            envelope = try Envelope.parse(Array(frames.dropFirst()), limits: Self.limits)
+        } catch {
+            send(.error(to: nil, error), to: identity)
+            return
+        }
+        let header = envelope.header
+        if registry.peer(identity) != nil { registry.heard(identity) }
+        if header.isReply {
+            handleReply(envelope, from: identity)
+            return
+        }
+        if envelope.isPastDeadline {
+            send(.error(to: header, ProtocolError(.deadlineExceeded, "\(header.method): the deadline passed")), to: identity)
+            return
+        }
+        let reply: Envelope?
+        switch header.method {
+        case Method.ready:
+            reply = register(envelope, from: identity)
+        case Method.heartbeat:
+            reply = registry.peer(identity) == nil
+                ? .error(to: header, ProtocolError(.unavailable, "not registered: send worker.Ready")) : nil
+        case Method.submit, Method.list, Method.status, Method.cancel, Method.fetch:
+            reply = serveClient(envelope)
+        default:
+            reply = .error(to: header, ProtocolError(.unimplemented, "unknown method '\(header.method)'"))
+        }
+        if let reply { send(reply, to: identity) }
+    }
+
+    private func register(_ envelope: Envelope, from identity: [UInt8]) -> Envelope {
+        let ready: Relbert_V1_ReadyRequest
+        do { ready = try envelope.body(as: Relbert_V1_ReadyRequest.self) } catch { return .error(to: envelope.header, error) }
+        guard !ready.workerID.isEmpty, ready.workerID.utf8.count <= 128 else {
+            return .error(to: envelope.header, ProtocolError(.invalidArgument, "worker.Ready needs a worker id of 1-128 bytes"))
+        }
+        let peer = registry.register(identity: identity, ready: ready)
+        log("worker rank \(peer.rank) registered (\(ready.hostname), pid \(ready.pid), \(ready.threads) thread(s)); \(registry.count) alive")
+        var reply = Relbert_V1_ReadyReply()
+        reply.rank = peer.rank
+        reply.heartbeatIntervalMs = UInt32(options.heartbeat.intervalMilliseconds)
+        reply.heartbeatLiveness = UInt32(options.heartbeat.liveness)
+        return .reply(to: envelope.header, message: reply)
+    }
+
+    private func handleReply(_ envelope: Envelope, from identity: [UInt8]) {
+        let header = envelope.header
+        if header.method == Method.update, !envelope.isOK {
+            // A replica refused an update: it is no longer exact and gets the weights again.
+            log("worker rank \(registry.peer(identity)?.rank ?? 0) refused an update (\(envelope.statusError!)); reloading it")
+            registry.attach(identity, job: nil)
+            return
+        }
+        guard let expected = inFlight[header.requestID], expected == identity else { return }  // late or stray
+        inFlight[header.requestID] = nil
+        replies[header.requestID] = envelope
+    }
+
+    static var limits: MessageLimits {
+        var limits = MessageLimits()
+        limits.maxBodyBytes = 64 << 20
+        return limits
+    }
+}
+
+import SwiftProtobuf
+typealias SwiftProtobufMessage = SwiftProtobuf.Message

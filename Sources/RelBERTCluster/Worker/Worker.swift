@@ -1,0 +1,236 @@
+import Dispatch
+import Foundation
+import RelBERT
+import RelBERTProtocol
+import Synchronization
+import ZeroMQ
+
+/// A worker process: connects a DEALER socket to the coordinator, registers (worker.Ready), answers
+/// heartbeats, and runs the coordinator's requests (load, forward, backward, update) on a compute
+/// thread while its I/O thread keeps the heartbeats going. When the coordinator falls silent for
+/// the heartbeat window, it closes the socket, opens a new one and registers again.
+public final class Worker: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var endpoint: String
+        public var threads: Int = 1
+        public var heartbeat = HeartbeatSettings()
+        public var workerID = UUID().uuidString
+        public init(endpoint: String) { self.endpoint = endpoint }
+    }
+
+    public let options: Options
+    private let context: ZMQContext
+    private var socket: ZMQSocket?
+    private let wakeReceiver: ZMQSocket
+    private let wakeSender: ZMQSocket
+    private let compute = DispatchQueue(label: "relbert.worker.compute")
+    private let outbox = Mutex<[Envelope]>([])
+    private let replicaLock = Mutex<WorkerReplica?>(nil)
+    private var rank: UInt32?
+    private var nextRequestID: UInt64 = 1
+    private var lastHeard = ContinuousClock.now
+    private var lastSent = ContinuousClock.now
+    private var readySentAt: ContinuousClock.Instant?
+    private let stopFlag = Atomic<Bool>(false)
+    private let log: @Sendable (String) -> Void
+
+    public init(options: Options, log: @escaping @Sendable (String) -> Void = { _ in }) throws(ZMQError) {
+        self.options = options
+        self.log = log
+        context = try ZMQContext()
+        let wake = "inproc://relbert-worker-wake-\(UUID().uuidString)"
+        wakeReceiver = try ZMQSocket(context: context, type: .pair)
+        try wakeReceiver.bind(wake)
+        wakeSender = try ZMQSocket(context: context, type: .pair)
+        try wakeSender.connect(wake)
+        BLAS.setThreads(options.threads)
+    }
+
+    /// Asks `run()` to return (from any thread).
+    public func stop() { stopFlag.store(true, ordering: .relaxed) }
+
+    /// Serves until `stop()`.
+    public func run() throws {
+        try connect()
+        while !stopFlag.load(ordering: .relaxed) {
+            guard let socket else { try connect(); continue }
+            var poller = ZMQPoller()
+            poller.add(socket)
+            poller.add(wakeReceiver)
+            let ready = try poller.poll(timeoutMilliseconds: min(100, options.heartbeat.intervalMilliseconds / 2))
+            if ready.contains(1) {
+                while (try wakeReceiver.receive(timeoutMilliseconds: 0)) != nil {}
+            }
+            try flushOutbox()
+            if ready.contains(0) {
+                while let frames = try socket.receive(timeoutMilliseconds: 0) {
+                    try handle(frames)
+                }
+            }
+            try keepAlive()
+        }
+        socket?.close()
+    }
+
+    // MARK: - Connection
+
+    private func connect() throws {
+        socket?.close()
+        let socket = try ZMQSocket(context: context, type: .dealer)
+        try socket.setMaxMessageSize(2 << 30)
+        try socket.setReconnectInterval(milliseconds: 100, maxMilliseconds: 1000)
+        try socket.connect(options.endpoint)
+        self.socket = socket
+        rank = nil
+        lastHeard = .now
+        try sendReady()
+    }
+
+    private func sendReady() throws {
+        var ready = Relbert_V1_ReadyRequest()
+        ready.workerID = options.workerID
+        ready.hostname = ProcessInfo.processInfo.hostName
+        ready.threads = UInt32(options.threads)
+        ready.softwareVersion = SoftwareVersion.current
+        ready.pid = UInt32(ProcessInfo.processInfo.processIdentifier)
+        try send(Envelope(method: Method.ready, requestID: takeRequestID(), message: ready))
+        readySentAt = .now
+    }
+
+    private func takeRequestID() -> UInt64 {
+        defer { nextRequestID += 1 }
+        return nextRequestID
+    }
+
+    private func send(_ envelope: Envelope) throws {
+        guard let socket else { return }
+        do {
+            try socket.send(frames: envelope.frames, dontWait: true)
+            lastSent = .now
+        } catch where error.isAgain {
+            // The coordinator is not reachable right now; heartbeats and re-registration recover.
+        }
+    }
+
+    /// Heartbeats out; silence in means the coordinator is gone: reconnect and register again.
+    private func keepAlive() throws {
+        let now = ContinuousClock.now
+        if now - lastHeard > options.heartbeat.expiry {
+            log("the coordinator has been silent for \(options.heartbeat.expiry); reconnecting")
+            try connect()
+            return
+        }
+        if rank == nil, let sent = readySentAt, now - sent > options.heartbeat.interval {
+            try sendReady()
+        }
+        if now - lastSent >= options.heartbeat.interval {
+            var beat = Relbert_V1_Heartbeat()
+            beat.rank = rank ?? 0
+            try send(Envelope(method: Method.heartbeat, requestID: 0, message: beat))
+        }
+    }
+
+    private func flushOutbox() throws {
+        let pending = outbox.withLock { box -> [Envelope] in
+            defer { box.removeAll() }
+            return box
+        }
+        for envelope in pending { try send(envelope) }
+    }
+
+    // MARK: - Messages
+
+    private func handle(_ frames: [ZMQFrame]) throws {
+        let envelope: Envelope
+        do {
+            envelope = try Envelope.parse(frames, limits: Self.limits)
+        } catch {
+            log("dropped a malformed message from the coordinator: \(error)")
+            return
+        }
+        lastHeard = .now
+        let header = envelope.header
+        if header.isReply {
+            if header.method == Method.ready {
+                if envelope.isOK, let reply = try? envelope.body(as: Relbert_V1_ReadyReply.self) {
+                    rank = reply.rank
+                    log("registered as rank \(reply.rank)")
+                } else {
+                    log("registration refused: \(envelope.statusError?.description ?? "unreadable reply")")
+                }
+            } else if header.status == .unavailable {
+                // The coordinator does not know us (it restarted, or counted us as gone): register again.
+                rank = nil
+                try sendReady()
+            }
+            return
+        }
+        switch header.method {
+        case Method.heartbeat:
+            return
+        case Method.load, Method.forward, Method.backward, Method.update:
+            if envelope.isPastDeadline {
+                try send(.error(to: header, ProtocolError(.deadlineExceeded, "\(header.method): the deadline passed before it arrived")))
+                return
+            }
+            compute.async { [self] in
+                let reply = self.execute(envelope)
+                if let reply {
+                    self.outbox.withLock { $0.append(reply) }
+                    try? self.wakeSender.send([[1]], dontWait: true)
+                }
+            }
+        default:
+            try send(.error(to: header, ProtocolError(.unimplemented, "a worker does not serve \(header.method)")))
+        }
+    }
+
+    /// Runs one request on the compute thread; nil for one-way messages that went well.
+    private func execute(_ envelope: Envelope) -> Envelope? {
+        let header = envelope.header
+        do throws(ProtocolError) {
+            switch header.method {
+            case Method.load:
+                let request = try envelope.body(as: Relbert_V1_LoadRequest.self)
+                let replica = try WorkerReplica(load: request, tensors: envelope.tensors)
+                replicaLock.withLock { $0 = replica }
+                var reply = Relbert_V1_LoadReply()
+                reply.parameterCount = UInt64(replica.parameters.layout.totalCount)
+                log("loaded job \(request.jobID): \(reply.parameterCount) parameters at optimizer step \(request.adamStep)")
+                return .reply(to: header, message: reply)
+            case Method.forward:
+                let request = try envelope.body(as: Relbert_V1_ForwardRequest.self)
+                return .reply(to: header, try currentReplica().forward(request, tensors: envelope.tensors))
+            case Method.backward:
+                let request = try envelope.body(as: Relbert_V1_BackwardRequest.self)
+                return .reply(to: header, try currentReplica().backward(request, tensors: envelope.tensors))
+            case Method.update:
+                let request = try envelope.body(as: Relbert_V1_UpdateRequest.self)
+                try currentReplica().update(request, tensors: envelope.tensors)
+                return nil
+            default:
+                throw ProtocolError(.unimplemented, header.method)
+            }
+        } catch {
+            if header.method == Method.update || error.status == .dataLoss {
+                // A replica that missed or refused an update is no longer exact: drop it, so the
+                // coordinator's next request finds no model and sends the weights again.
+                replicaLock.withLock { $0 = nil }
+            }
+            return .error(to: header, error)
+        }
+    }
+
+    private func currentReplica() throws(ProtocolError) -> WorkerReplica {
+        guard let replica = replicaLock.withLock({ $0 }) else {
+            throw ProtocolError(.failedPrecondition, "this worker holds no model: send worker.Load first")
+        }
+        return replica
+    }
+
+    static var limits: MessageLimits {
+        var limits = MessageLimits()
+        limits.maxBodyBytes = 64 << 20
+        return limits
+    }
+}
