@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["RelBERT"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "CZeroMQ"]),
         .testTarget(name: "ProtocolTests", dependencies: ["RelBERTProtocol", "ZeroMQ"]),
-        .testTarget(name: "ClusterTests", dependencies: ["relbert", "RelBERTCluster", "RelBERTProtocol", "ZeroMQ", "SafeTensors"]),
+        .testTarget(name: "ClusterTests", dependencies: ["relbert", "RelBERT", "RelBERTCluster", "RelBERTProtocol", "ZeroMQ"]),
         .testTarget(name: "CLITests", dependencies: ["relbert"]),
     ],
     swiftLanguageModes: [.v6]

@@ -94,7 +94,9 @@ public struct Envelope: Sendable {
             throw ProtocolError(.invalidArgument, "the first frame is not a relbert.v1.Header")
         }
         guard header.version == ProtocolVersion.current else {
-            throw ProtocolError(.failedPrecondition, "protocol version \(header.version); this peer speaks \(ProtocolVersion.current)")
+            var error = ProtocolError(.failedPrecondition, "protocol version \(header.version); this peer speaks \(ProtocolVersion.current)")
+            error.request = header
+            throw error
         }
         guard !header.method.isEmpty || header.isReply, header.method.utf8.count <= 128 else {
             throw ProtocolError(.invalidArgument, "a request needs a method name of at most 128 bytes")
@@ -124,6 +126,8 @@ public struct MessageLimits: Sendable {
 public struct ProtocolError: Error, CustomStringConvertible, Equatable, Sendable {
     public var status: Relbert_V1_StatusCode
     public var message: String
+    /// The header of the request that failed, when it could be read (so the reply can echo it).
+    public var request: Relbert_V1_Header?
 
     public init(_ status: Relbert_V1_StatusCode, _ message: String) {
         self.status = status
@@ -131,6 +135,8 @@ public struct ProtocolError: Error, CustomStringConvertible, Equatable, Sendable
     }
 
     public var description: String { "\(status.name): \(message)" }
+
+    public static func == (a: ProtocolError, b: ProtocolError) -> Bool { a.status == b.status && a.message == b.message }
 }
 
 extension Relbert_V1_StatusCode {

@@ -72,8 +72,9 @@ public enum TensorFrames {
         }
     }
 
-    /// Copies an F32 or BF16 frame into `count` floats at `out`.
+    /// Copies an F32 or BF16 frame (already validated to hold `count` values) into `count` floats at `out`.
     public static func readFloats(_ frame: ZMQFrame, dtype: Relbert_V1_DType, into out: UnsafeMutablePointer<Float>, count: Int) {
+        guard count > 0 else { return }
         frame.withUnsafeBytes { raw in
             if dtype == .bf16 {
                 for i in 0 ..< count {
@@ -88,6 +89,7 @@ public enum TensorFrames {
 
     /// Adds an F32 or BF16 frame into `count` floats at `out`.
     public static func addFloats(_ frame: ZMQFrame, dtype: Relbert_V1_DType, into out: UnsafeMutablePointer<Float>, count: Int) {
+        guard count > 0 else { return }
         frame.withUnsafeBytes { raw in
             if dtype == .bf16 {
                 for i in 0 ..< count {

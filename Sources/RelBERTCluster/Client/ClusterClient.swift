@@ -1,4 +1,5 @@
 import Foundation
+import RelBERT
 import RelBERTProtocol
 import SwiftProtobuf
 import ZeroMQ
@@ -56,14 +57,7 @@ public final class ClusterClient {
 
     static var limits: MessageLimits {
         var limits = MessageLimits()
-        limits.maxTensorFrames = 16
+        limits.maxTensorFrames = 32
         return limits
-    }
-}
-
-extension Duration {
-    var secondsValue: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) * 1e-18
     }
 }

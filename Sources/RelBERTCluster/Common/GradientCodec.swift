@@ -77,27 +77,44 @@ public struct GradientCodec: Sendable {
     }
 
     /// Adds validated gradient frames into `target` (laid out like the parameters); returns the rows.
-    public func add(_ frames: [ZMQFrame], specs: [Relbert_V1_TensorSpec], into target: UnsafeMutablePointer<Float>) throws(ProtocolError) -> [Int32] {
+    /// With `overwrite`, the values are copied instead: the same result when `target` is zero in the
+    /// places the frames cover (0 + g = g exactly), one pass over memory cheaper.
+    public func add(_ frames: [ZMQFrame], specs: [Relbert_V1_TensorSpec], into target: UnsafeMutablePointer<Float>,
+                    overwrite: Bool = false) throws(ProtocolError) -> [Int32] {
         let rows = try validate(frames, specs: specs)
         let dtype = specs[1].dtype
         let size = dtype == .bf16 ? 2 : 4
-        frames[1].withUnsafeBytes { raw in
+        if !rows.isEmpty { frames[1].withUnsafeBytes { raw in
             for (r, token) in rows.enumerated() {
                 let out = target + wordOffset + Int(token) * hidden
                 if size == 2 {
                     for j in 0 ..< hidden {
                         let bits = UInt32(raw.loadUnaligned(fromByteOffset: (r * hidden + j) * 2, as: UInt16.self))
-                        out[j] += Float(bitPattern: bits << 16)
+                        out[j] = (overwrite ? 0 : out[j]) + Float(bitPattern: bits << 16)
                     }
                 } else {
                     let source = raw.baseAddress!.assumingMemoryBound(to: Float.self) + r * hidden
-                    for j in 0 ..< hidden { out[j] += source[j] }
+                    if overwrite {
+                        out.update(from: source, count: hidden)
+                    } else {
+                        for j in 0 ..< hidden { out[j] += source[j] }
+                    }
                 }
             }
+        } }
+        if overwrite {
+            TensorFrames.readFloats(frames[2], dtype: dtype, into: target, count: wordOffset)
+            TensorFrames.readFloats(frames[3], dtype: dtype, into: target + afterWord, count: total - afterWord)
+        } else {
+            TensorFrames.addFloats(frames[2], dtype: dtype, into: target, count: wordOffset)
+            TensorFrames.addFloats(frames[3], dtype: dtype, into: target + afterWord, count: total - afterWord)
         }
-        TensorFrames.addFloats(frames[2], dtype: dtype, into: target, count: wordOffset)
-        TensorFrames.addFloats(frames[3], dtype: dtype, into: target + afterWord, count: total - afterWord)
         return rows
+    }
+
+    /// Zeroes the given word-table rows of `target`.
+    public func clearRows(_ rows: some Sequence<Int32>, in target: UnsafeMutablePointer<Float>) {
+        for token in rows { (target + wordOffset + Int(token) * hidden).update(repeating: 0, count: hidden) }
     }
 
     static func bf16Bits(_ value: Float) -> UInt16 {

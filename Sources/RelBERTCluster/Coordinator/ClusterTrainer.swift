@@ -14,29 +14,38 @@ import ZeroMQ
 /// A worker lost in the middle of a step makes the step start again on the others; since every
 /// example's dropout mask depends only on (seed, step, example), the result is the same up to the
 /// order of float summation.
-final class ClusterTrainer: StepExecutor {
+public final class ClusterTrainer: StepExecutor {
     unowned let coordinator: Coordinator
     let jobID: String
     let model: PretrainedModel
     let pooling: Pooling
     let settings: LocalTrainer.Settings
-    let parameters: Parameters
-    let optimizer: AdamW
+    public let parameters: Parameters
+    public let optimizer: AdamW
     let codec: GradientCodec
     private let gradients: FloatBuffer
     private var embeddings = FloatBuffer(count: 0)
     private var dEmbeddings = FloatBuffer(count: 0)
-    var summationKey: Int { 0 }
-    /// Bytes sent and received for steps so far, and seconds spent waiting on workers.
-    private(set) var statistics = Statistics()
+    public var summationKey: Int { 0 }
+    /// What the steps so far cost: bytes each way and where the time went.
+    public private(set) var statistics = Statistics()
 
-    struct Statistics: Sendable {
-        var steps = 0
-        var bytesSent = 0
-        var bytesReceived = 0
-        var secondsWaiting = 0.0
-        var secondsInStep = 0.0
+    public struct Statistics: Sendable {
+        public var steps = 0
+        /// Payload bytes (tensor frames) sent to and received from workers.
+        public var bytesSent = 0
+        public var bytesReceived = 0
+        public var secondsInStep = 0.0
+        /// Per phase, the slowest shard's own compute time (as the workers report it, the replica's
+        /// optimizer update included), summed.
+        public var secondsWorkerCompute = 0.0
+        /// The coordinator's own arithmetic: loss, gradient sum, clipping, AdamW.
+        public var secondsCoordinatorCompute = 0.0
+        /// What is left of a step: messages on the wire, serialization, waiting.
+        public var secondsCommunicating: Double { max(0, secondsInStep - secondsWorkerCompute - secondsCoordinatorCompute) }
     }
+
+    public func resetStatistics() { statistics = Statistics() }
 
     init(coordinator: Coordinator, jobID: String, model: PretrainedModel, pooling: Pooling,
          optimizer: AdamW.Settings, settings: LocalTrainer.Settings) {
@@ -55,7 +64,7 @@ final class ClusterTrainer: StepExecutor {
 
     // MARK: - StepExecutor
 
-    func train(_ batch: StepBatch, step: Int, learningRate: Float) throws -> StepResult {
+    public func train(_ batch: StepBatch, step: Int, learningRate: Float) throws -> StepResult {
         let started = ContinuousClock.now
         defer { statistics.secondsInStep += (ContinuousClock.now - started).secondsValue; statistics.steps += 1 }
         let tokenBatch = TokenBatch(sequences: batch.sequences)
@@ -65,12 +74,17 @@ final class ClusterTrainer: StepExecutor {
             let peers = try readyPeers()
             do {
                 let loss = try forwardBackward(batch, tokenBatch, step: step, peers: peers)
+                let arithmetic = ContinuousClock.now
                 let total = parameters.layout.totalCount
                 let norm = settings.maxGradientNorm.map { GradientClipping.clip(gradients.pointer, count: total, maxNorm: $0) }
                     ?? GradientClipping.norm(gradients.pointer, count: total)
+                // The workers start their replica's update while the master's runs here.
+                statistics.secondsCoordinatorCompute += (ContinuousClock.now - arithmetic).secondsValue
+                broadcastUpdate(step: step, learningRate: learningRate)
+                let update = ContinuousClock.now
                 optimizer.update(parameters: parameters.pointer, gradients: gradients.pointer, count: total,
                                  learningRate: learningRate, threads: 2)
-                broadcastUpdate(step: step, learningRate: learningRate)
+                statistics.secondsCoordinatorCompute += (ContinuousClock.now - update).secondsValue
                 return StepResult(loss: loss, gradientNorm: norm, learningRate: learningRate,
                                   sequences: tokenBatch.sequenceCount, tokens: tokenBatch.tokenCount)
             } catch let failure as StepFailure {
@@ -80,7 +94,7 @@ final class ClusterTrainer: StepExecutor {
         }
     }
 
-    func evaluate(_ batch: StepBatch) throws -> Float {
+    public func evaluate(_ batch: StepBatch) throws -> Float {
         let tokenBatch = TokenBatch(sequences: batch.sequences)
         var attempt = 0
         while true {
@@ -105,7 +119,7 @@ final class ClusterTrainer: StepExecutor {
         var loads: [UInt64: [UInt8]] = [:]
         while true {
             if coordinator.cancelRequested.contains(jobID) { throw ClusterError.cancelled }
-            for peer in coordinator.registry.byRank where peer.attachedJob != jobID {
+            for peer in coordinator.registry.byRank where peer.attachedJob != jobID && peer.refusedJob != jobID {
                 loads[sendLoad(to: peer.identity)] = peer.identity
             }
             for (id, identity) in loads {
@@ -114,9 +128,8 @@ final class ClusterTrainer: StepExecutor {
                     if reply.isOK {
                         coordinator.registry.markLoaded(identity, job: jobID)
                     } else {
-                        coordinator.log("a worker could not load job \(jobID): \(reply.statusError!)")
-                        coordinator.registry.attach(identity, job: nil)
-                        _ = coordinator.registry.remove(identity)
+                        coordinator.log("worker rank \(coordinator.registry.peer(identity)?.rank ?? 0) could not load job \(jobID): \(reply.statusError!); it sits this job out")
+                        coordinator.registry.markRefused(identity, job: jobID)
                     }
                 } else if coordinator.registry.peer(identity) == nil {
                     loads[id] = nil
@@ -202,24 +215,29 @@ final class ClusterTrainer: StepExecutor {
             requests.append((coordinator.request(Method.forward, request, tensors: frames, to: identity), identity))
         }
         let replies = try collect(requests)
-        for (index, (range, _)) in shards.enumerated() {
+        var slowest = 0.0
+        for (index, (range, identity)) in shards.enumerated() {
             let reply = replies[index]
             let body: Relbert_V1_ForwardReply
             do {
                 body = try reply.body(as: Relbert_V1_ForwardReply.self)
                 try TensorFrames.validate(reply.tensors, against: body.tensors, expecting: ["embeddings"], maxElements: range.count * h)
             } catch {
+                coordinator.registry.attach(identity, job: nil)   // reload it before it serves again
                 throw StepFailure(description: "a worker's forward reply is malformed: \(error)")
             }
             guard body.tensors[0].dtype == .f32, body.tensors[0].shape == [UInt64(range.count), UInt64(h)] else {
+                coordinator.registry.attach(identity, job: nil)
                 throw StepFailure(description: "a worker returned embeddings of shape \(body.tensors[0].shape)")
             }
             if body.unpoolableSequence > 0 {
                 throw TrainingError.maskTruncated(sequence: range.lowerBound + Int(body.unpoolableSequence) - 1)
             }
             statistics.bytesReceived += reply.tensors[0].count
+            slowest = max(slowest, body.computeSeconds + body.updateSeconds)
             TensorFrames.readFloats(reply.tensors[0], dtype: .f32, into: embeddings.pointer + range.lowerBound * h, count: range.count * h)
         }
+        statistics.secondsWorkerCompute += slowest
         return shards
     }
 
@@ -228,8 +246,10 @@ final class ClusterTrainer: StepExecutor {
         let shards = try forward(tokenBatch, step: step, peers: peers)
         let n = tokenBatch.sequenceCount, h = hidden
         if dEmbeddings.count < n * h { dEmbeddings = FloatBuffer(count: n * h) }
+        let lossStarted = ContinuousClock.now
         dEmbeddings.pointer.update(repeating: 0, count: n * h)
         let loss = batch.loss(embeddings: embeddings.pointer, dimension: h, gradient: dEmbeddings.pointer)
+        statistics.secondsCoordinatorCompute += (ContinuousClock.now - lossStarted).secondsValue
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step) }
         var requests: [(UInt64, [UInt8])] = []
         for (range, identity) in shards {
@@ -244,25 +264,32 @@ final class ClusterTrainer: StepExecutor {
         }
         let replies = try collect(requests)
         // Sum in shard order, as the local trainer does: 0 + g₀ + g₁ + ...
-        gradients.pointer.update(repeating: 0, count: parameters.layout.totalCount)
+        let sumStarted = ContinuousClock.now
+        var slowest = 0.0
+        // Only the word rows of the last step are non-zero outside the dense part, which shard 0 overwrites.
+        codec.clearRows(touchedRows, in: gradients.pointer)
         touchedRows.removeAll(keepingCapacity: true)
-        for reply in replies {
+        for (index, (reply, (_, identity))) in zip(replies, shards).enumerated() {
             do {
                 let body = try reply.body(as: Relbert_V1_BackwardReply.self)
-                let rows = try codec.add(reply.tensors, specs: body.tensors, into: gradients.pointer)
+                let rows = try codec.add(reply.tensors, specs: body.tensors, into: gradients.pointer, overwrite: index == 0)
                 touchedRows.formUnion(rows)
+                slowest = max(slowest, body.computeSeconds)
             } catch {
+                coordinator.registry.attach(identity, job: nil)   // reload it before it serves again
                 throw StepFailure(description: "a worker's gradient is malformed: \(error)")
             }
             statistics.bytesReceived += reply.tensors.reduce(0) { $0 + $1.count }
         }
+        statistics.secondsWorkerCompute += slowest
+        statistics.secondsCoordinatorCompute += (ContinuousClock.now - sumStarted).secondsValue
         return loss
     }
 
     private var touchedRows = Set<Int32>()
 
-    /// worker.Update to every worker holding this job's model (loaded or still loading: a load sent
-    /// earlier arrives first, so the update applies on top of it).
+    /// worker.Update to every worker holding this job's model (the update applies on top of the
+    /// last load, which arrived before it on the same connection).
     private func broadcastUpdate(step: Int, learningRate: Float) {
         var request = Relbert_V1_UpdateRequest()
         request.jobID = jobID
@@ -280,8 +307,6 @@ final class ClusterTrainer: StepExecutor {
     /// Pumps until every request (id, worker) has its reply. A lost worker, an error reply or a
     /// cancel ends the wait.
     private func collect(_ requests: [(UInt64, [UInt8])]) throws -> [Envelope] {
-        let started = ContinuousClock.now
-        defer { statistics.secondsWaiting += (ContinuousClock.now - started).secondsValue }
         var done: [UInt64: Envelope] = [:]
         while done.count < requests.count {
             if coordinator.cancelRequested.contains(jobID) {

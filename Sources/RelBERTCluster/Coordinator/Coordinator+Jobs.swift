@@ -105,8 +105,13 @@ extension Coordinator {
         }
         var reply = Relbert_V1_FetchReply()
         var frames: [ZMQFrame] = []
-        for name in names.prefix(14) {
-            guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path) else { continue }
+        guard names.count <= Self.limits.maxTensorFrames else {
+            throw ProtocolError(.resourceExhausted, "jobs.Fetch: \(names.count) files in \(directory.path), more than a reply carries")
+        }
+        for name in names {
+            guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path) else {
+                throw ProtocolError(.dataLoss, "jobs.Fetch: cannot read \(name) of job \(job.id)")
+            }
             reply.files.append(TensorFrames.spec(name, .u8, [data.count]))
             frames.append(ZMQFrame(data))
         }

@@ -83,6 +83,15 @@ public final class Coordinator {
         return true
     }
 
+    /// A step executor over this coordinator's workers for `model` (benchmarks and tools; jobs make their own).
+    public func makeTrainer(jobID: String, model: PretrainedModel, pooling: Pooling, optimizer: AdamW.Settings,
+                            settings: LocalTrainer.Settings) -> ClusterTrainer {
+        let trainer = ClusterTrainer(coordinator: self, jobID: jobID, model: model, pooling: pooling,
+                                     optimizer: optimizer, settings: settings)
+        activeTrainer = trainer
+        return trainer
+    }
+
     // MARK: - Jobs
 
     /// Queues a job (the in-process form of jobs.Submit).
@@ -222,7 +231,7 @@ public final class Coordinator {
         do {
             envelope = try Envelope.parse(Array(frames.dropFirst()), limits: Self.limits)
         } catch {
-            send(.error(to: nil, error), to: identity)
+            send(.error(to: error.request, error), to: identity)
             return
         }
         let header = envelope.header
@@ -281,6 +290,7 @@ public final class Coordinator {
     static var limits: MessageLimits {
         var limits = MessageLimits()
         limits.maxBodyBytes = 64 << 20
+        limits.maxTensorFrames = 32
         return limits
     }
 }

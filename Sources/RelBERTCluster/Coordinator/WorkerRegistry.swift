@@ -12,6 +12,8 @@ struct WorkerRegistry {
         /// The job whose model was sent to this worker (worker.Load), and whether it has loaded it.
         var attachedJob: String?
         var loaded = false
+        /// A job this worker could not load: it is not asked again for that job.
+        var refusedJob: String?
     }
 
     private(set) var peers: [[UInt8]: Peer] = [:]
@@ -50,6 +52,12 @@ struct WorkerRegistry {
 
     mutating func attach(_ identity: [UInt8], job: String?) {
         peers[identity]?.attachedJob = job
+        peers[identity]?.loaded = false
+    }
+
+    mutating func markRefused(_ identity: [UInt8], job: String) {
+        peers[identity]?.refusedJob = job
+        peers[identity]?.attachedJob = nil
         peers[identity]?.loaded = false
     }
 

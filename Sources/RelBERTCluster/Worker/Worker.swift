@@ -18,7 +18,7 @@ public final class Worker: @unchecked Sendable {
         public init(endpoint: String) { self.endpoint = endpoint }
     }
 
-    public let options: Options
+    public private(set) var options: Options
     private let context: ZMQContext
     private var socket: ZMQSocket?
     private let wakeReceiver: ZMQSocket
@@ -154,6 +154,10 @@ public final class Worker: @unchecked Sendable {
             if header.method == Method.ready {
                 if envelope.isOK, let reply = try? envelope.body(as: Relbert_V1_ReadyReply.self) {
                     rank = reply.rank
+                    if reply.heartbeatIntervalMs > 0, reply.heartbeatLiveness > 0 {
+                        options.heartbeat = HeartbeatSettings(intervalMilliseconds: Int(reply.heartbeatIntervalMs),
+                                                              liveness: Int(reply.heartbeatLiveness))
+                    }
                     log("registered as rank \(reply.rank)")
                 } else {
                     log("registration refused: \(envelope.statusError?.description ?? "unreadable reply")")

@@ -15,8 +15,10 @@ final class WorkerReplica: @unchecked Sendable {
     let codec: GradientCodec
     /// The step and sequence count of the last forward pass (what a backward pass must match).
     private var lastForward: (step: UInt64, sequences: Int)?
-    /// The step of the last update applied (so a repeated update is refused, not applied twice).
-    private(set) var updatedThrough: UInt64?
+    /// The step the next update must be for: updates arrive in order, none repeated, none skipped.
+    private(set) var nextUpdateStep: UInt64
+    /// Seconds the last update took, reported with the next forward pass.
+    private var lastUpdateSeconds = 0.0
 
     /// Builds the replica from a `worker.Load` request.
     init(load request: Relbert_V1_LoadRequest, tensors: [ZMQFrame]) throws(ProtocolError) {
@@ -65,6 +67,7 @@ final class WorkerReplica: @unchecked Sendable {
             }
         }
         codec = GradientCodec(config: config, layout: layout)
+        nextUpdateStep = request.adamStep
         shard = ShardWorker(encoder: Encoder(config: config, parameters: parameters), pooling: pooling,
                             maskTokenID: request.maskTokenID)
     }
@@ -115,12 +118,16 @@ final class WorkerReplica: @unchecked Sendable {
             throw ProtocolError(.invalidArgument, "worker.Forward: dropout must be in [0, 1)")
         }
         let h = config.hiddenSize
+        let started = ContinuousClock.now
         let embeddings = FloatBuffer(count: sequences.count * h)
         let failed = shard.forward(TokenBatch(sequences: sequences), dropout: dropout, into: embeddings.pointer)
         lastForward = (request.step, sequences.count)
         var reply = Relbert_V1_ForwardReply()
         reply.tensors = [TensorFrames.spec("embeddings", .f32, [sequences.count, h])]
         if let failed { reply.unpoolableSequence = UInt32(failed + 1) }
+        reply.computeSeconds = (ContinuousClock.now - started).secondsValue
+        reply.updateSeconds = lastUpdateSeconds
+        lastUpdateSeconds = 0
         return Envelope.Parts(message: reply, tensors: [TensorFrames.floats(embeddings.pointer, count: sequences.count * h)])
     }
 
@@ -135,6 +142,7 @@ final class WorkerReplica: @unchecked Sendable {
         guard request.tensors[0].dtype == .f32, request.tensors[0].shape == [UInt64(last.sequences), UInt64(h)] else {
             throw ProtocolError(.invalidArgument, "worker.Backward: d_embeddings must be F32 [\(last.sequences), \(h)]")
         }
+        let started = ContinuousClock.now
         let dE = FloatBuffer(count: last.sequences * h)
         TensorFrames.readFloats(tensors[0], dtype: .f32, into: dE.pointer, count: last.sequences * h)
         shard.backward(dEmbeddings: dE.pointer)
@@ -143,24 +151,27 @@ final class WorkerReplica: @unchecked Sendable {
         shard.clearGradients()
         var reply = Relbert_V1_BackwardReply()
         reply.tensors = specs
+        reply.computeSeconds = (ContinuousClock.now - started).secondsValue
         return Envelope.Parts(message: reply, tensors: frames)
     }
 
     /// The replicated optimizer step: the summed gradient in, the same AdamW update as the master.
     func update(_ request: Relbert_V1_UpdateRequest, tensors: [ZMQFrame]) throws(ProtocolError) {
         try checkJob(request.jobID, Method.update)
-        if let done = updatedThrough, request.step <= done {
-            throw ProtocolError(.alreadyExists, "worker.Update: step \(request.step) was applied already")
+        guard request.step == nextUpdateStep else {
+            throw ProtocolError(.failedPrecondition, "worker.Update: step \(request.step) arrived, step \(nextUpdateStep) was due")
         }
         guard request.learningRate.isFinite, request.learningRate >= 0 else {
             throw ProtocolError(.invalidArgument, "worker.Update: the learning rate must be finite and not negative")
         }
-        shard.clearGradients()
-        let rows = try codec.add(tensors, specs: request.tensors, into: shard.gradients.pointer)
+        let started = ContinuousClock.now
+        defer { lastUpdateSeconds = (ContinuousClock.now - started).secondsValue }
+        // The gradient buffer is clear between steps (backward clears it after encoding).
+        let rows = try codec.add(tensors, specs: request.tensors, into: shard.gradients.pointer, overwrite: true)
         shard.markTouched(Set(rows))
         optimizer.update(parameters: parameters.pointer, gradients: shard.gradients.pointer,
                          count: parameters.layout.totalCount, learningRate: request.learningRate)
         shard.clearGradients()
-        updatedThrough = request.step
+        nextUpdateStep = request.step + 1
     }
 }

@@ -215,6 +215,13 @@ public nonisolated struct Relbert_V1_ForwardReply: Sendable {
   /// the shard, plus one.
   public var unpoolableSequence: UInt32 = 0
 
+  /// Seconds the worker spent computing (for the coordinator's communication accounting).
+  public var computeSeconds: Double = 0
+
+  /// Seconds the worker spent applying the worker.Update that came before this request (the
+  /// replicated optimizer step), if any.
+  public var updateSeconds: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -250,6 +257,9 @@ public nonisolated struct Relbert_V1_BackwardReply: Sendable {
   // methods supported on all messages.
 
   public var tensors: [Relbert_V1_TensorSpec] = []
+
+  /// Seconds the worker spent computing, encoding included.
+  public var computeSeconds: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -651,7 +661,7 @@ nonisolated extension Relbert_V1_ForwardRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Relbert_V1_ForwardReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ForwardReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensors\0\u{3}unpoolable_sequence\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensors\0\u{3}unpoolable_sequence\0\u{3}compute_seconds\0\u{3}update_seconds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -661,6 +671,8 @@ nonisolated extension Relbert_V1_ForwardReply: SwiftProtobuf.Message, SwiftProto
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.tensors) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.unpoolableSequence) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.computeSeconds) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.updateSeconds) }()
       default: break
       }
     }
@@ -673,12 +685,20 @@ nonisolated extension Relbert_V1_ForwardReply: SwiftProtobuf.Message, SwiftProto
     if self.unpoolableSequence != 0 {
       try visitor.visitSingularUInt32Field(value: self.unpoolableSequence, fieldNumber: 2)
     }
+    if self.computeSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.computeSeconds, fieldNumber: 3)
+    }
+    if self.updateSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.updateSeconds, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Relbert_V1_ForwardReply, rhs: Relbert_V1_ForwardReply) -> Bool {
     if lhs.tensors != rhs.tensors {return false}
     if lhs.unpoolableSequence != rhs.unpoolableSequence {return false}
+    if lhs.computeSeconds != rhs.computeSeconds {return false}
+    if lhs.updateSeconds != rhs.updateSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -731,7 +751,7 @@ nonisolated extension Relbert_V1_BackwardRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Relbert_V1_BackwardReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BackwardReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensors\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensors\0\u{3}compute_seconds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -740,6 +760,7 @@ nonisolated extension Relbert_V1_BackwardReply: SwiftProtobuf.Message, SwiftProt
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.tensors) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.computeSeconds) }()
       default: break
       }
     }
@@ -749,11 +770,15 @@ nonisolated extension Relbert_V1_BackwardReply: SwiftProtobuf.Message, SwiftProt
     if !self.tensors.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.tensors, fieldNumber: 1)
     }
+    if self.computeSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.computeSeconds, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Relbert_V1_BackwardReply, rhs: Relbert_V1_BackwardReply) -> Bool {
     if lhs.tensors != rhs.tensors {return false}
+    if lhs.computeSeconds != rhs.computeSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -20,7 +20,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("state-dir"), help: "Folder for jobs, checkpoints and models; a restart resumes from it.") var stateDirectory: String?
     @OptionGroup var heartbeat: HeartbeatOptions
     @Option(name: .customLong("checksum-every"), help: "Check that every worker's weights equal the master's every N steps (0: never).") var checksumEvery = 10
-    @Flag(name: .customLong("bf16-gradients"), help: "Send gradients as bf16 (half the bytes; no longer bit-exact).") var bf16Gradients = false
+    @Flag(name: .customLong("bf16-gradients"), help: "Workers send their gradients as bf16 (half the upload; no longer bit-exact).") var bf16Gradients = false
 
     func run() throws {
         var options = Coordinator.Options()
@@ -83,6 +83,9 @@ struct Cluster: ParsableCommand {
             options.bind = bind
             options.stateDirectory = stateDirectory.map { URL(fileURLWithPath: $0) }
             options.heartbeat = heartbeat.settings
+            if !LocalCluster.isLoopback(bind) {
+                Log.line("warning: \(bind) is not a loopback address and this traffic is neither encrypted nor authenticated")
+            }
             let coordinator = try Coordinator(options: options, log: Log.line)
             let children = try LocalCluster.spawnWorkers(workers, endpoint: coordinator.endpoint, heartbeat: heartbeat)
             defer { LocalCluster.stop(children) }

@@ -24,15 +24,26 @@ struct TrainBench: ParsableCommand {
     @Flag(help: "One JSON object instead of text.")
     var json = false
 
+    /// The benchmark's word pairs: 64 synthetic pairs then the first 32 reversed.
+    static var pairs: [WordPair] {
+        let pairs = SyntheticPairs.make()
+        return Array(pairs[0 ..< 64]) + pairs[0 ..< 32].map(\.reversed)
+    }
+
+    /// The benchmark step: 96 sequences (template a), 32 triplets (anchor i, positive i+32, negative i+64).
+    static func step(for model: PretrainedModel) throws -> StepBatch {
+        let embedder = try RelationEmbedder(model: model, template: PromptTemplate("a"), pooling: .averageNoMask)
+        let sequences = try pairs.map { try embedder.tokenize($0) }
+        let triplets = (0 ..< 32).map { StepBatch.TripletRows(anchor: $0, positive: $0 + 32, negative: $0 + 64) }
+        return StepBatch(sequences: sequences, objective: .triplet(triplets: triplets, margin: 1))
+    }
+
     func run() throws {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let loaded = try PretrainedModel.load(from: URL(fileURLWithPath: model))
-        let embedder = try RelationEmbedder(model: loaded, template: PromptTemplate("a"), pooling: .averageNoMask)
-        let pairs = SyntheticPairs.make()
-        let sequencePairs = Array(pairs[0 ..< 64]) + pairs[0 ..< 32].map(\.reversed)
-        let sequences = try sequencePairs.map { try embedder.tokenize($0) }
-        let triplets = (0 ..< 32).map { StepBatch.TripletRows(anchor: $0, positive: $0 + 32, negative: $0 + 64) }
-        let batch = StepBatch(sequences: sequences, objective: .triplet(triplets: triplets, margin: 1))
+        let batch = try Self.step(for: loaded)
+        let sequences = batch.sequences
+        let sequencePairs = Self.pairs
         var settings = LocalTrainer.Settings()
         settings.threads = threadCount
         let trainer = LocalTrainer(model: loaded, pooling: .averageNoMask, optimizer: AdamW.Settings(), settings: settings)
