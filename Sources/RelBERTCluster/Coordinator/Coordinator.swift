@@ -35,6 +35,8 @@ public final class Coordinator {
     var cancelRequested: Set<String> = []
     var runningJob: String?
     var activeTrainer: ClusterTrainer?
+    /// Called after every step of a running job (on the coordinator's thread).
+    public var progressObserver: ((JobRecord) -> Void)?
     private var stopped = false
     let log: (String) -> Void
 
@@ -155,6 +157,7 @@ public final class Coordinator {
                     $0.sequencesPerSecond = progress.sequencesPerSecond
                     $0.secondsElapsed = progress.secondsElapsed
                 }
+                if let observer = self.progressObserver, let record = self.store.job(job.id) { observer(record) }
             }
             let validation = try run.validationLoss()
             try? store.update(job.id) { $0.state = .succeeded; $0.validationLoss = validation }

@@ -27,19 +27,17 @@ enum LocalCluster {
         let (job, _) = try coordinator.submit(configuration: configuration, modelDirectory: absolute(options.model),
                                               dataDirectory: absolute(options.data), output: absolute(output), resume: resume)
         reporter.line("training \(options.model) → \(output): \(configuration.loss.rawValue) loss, \(configuration.epochs) epoch(s), template \(configuration.template), \(configuration.pooling), lr \(configuration.learningRate), \(workers) local worker(s) at \(coordinator.endpoint)")
-        var lastStep = -1
-        try coordinator.run(until: {
-            guard let record = coordinator.job(job.id) else { return true }
-            if record.step != lastStep, record.totalSteps > 0 {
-                lastStep = record.step
-                reporter.total = record.totalSteps
-                reporter.report(TrainingRun.Progress(step: record.step, totalSteps: record.totalSteps,
-                                                     epoch: 0, loss: record.loss, learningRate: 0,
-                                                     sequencesPerSecond: record.sequencesPerSecond,
-                                                     secondsElapsed: record.secondsElapsed))
-            }
-            return record.isFinished
-        })
+        coordinator.progressObserver = { record in
+            guard record.id == job.id, record.totalSteps > 0 else { return }
+            let perEpoch = max(1, record.totalSteps / max(1, configuration.epochs))
+            reporter.total = record.totalSteps
+            reporter.report(TrainingRun.Progress(step: record.step, totalSteps: record.totalSteps,
+                                                 epoch: (record.step - 1) / perEpoch + 1, loss: record.loss,
+                                                 learningRate: configuration.learningRate,
+                                                 sequencesPerSecond: record.sequencesPerSecond,
+                                                 secondsElapsed: record.secondsElapsed))
+        }
+        try coordinator.run(until: { coordinator.job(job.id)?.isFinished ?? true })
         reporter.finish()
         let record = coordinator.job(job.id)
         guard record?.state == .succeeded else {
