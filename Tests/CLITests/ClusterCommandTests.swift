@@ -106,10 +106,47 @@ final class ClusterCommandTests: XCTestCase {
         try checkRun(cluster, id, steps: 237)
     }
 
+    /// With CURVE keys, the coordinator accepts only the listed workers and clients.
+    func testCurveAcceptsOnlyAuthorizedKeys() throws {
+        let state = try temporary()
+        let keys = state.appendingPathComponent("keys")
+        for name in ["coordinator", "worker", "client", "stranger"] {
+            XCTAssertEqual(try CLIRunner.run(["keys", "generate", name, "--dir", keys.path]).status, 0)
+        }
+        let authorized = keys.appendingPathComponent("authorized")
+        try FileManager.default.createDirectory(at: authorized, withIntermediateDirectories: true)
+        for name in ["worker", "client"] {
+            try FileManager.default.copyItem(at: keys.appendingPathComponent("\(name).pub"), to: authorized.appendingPathComponent("\(name).pub"))
+        }
+        let cluster = try LocalServices(state: state)
+        defer { cluster.stopAll() }
+        try cluster.startCoordinator(["--key", keys.appendingPathComponent("coordinator.key").path, "--authorized", authorized.path])
+        func client(_ name: String) -> [String] {
+            ["--key", keys.appendingPathComponent("\(name).key").path, "--server-key", keys.appendingPathComponent("coordinator.pub").path]
+        }
+        _ = try cluster.startWorker(client("stranger"))
+        _ = try cluster.startWorker(client("worker"))
+        cluster.clientArguments = client("client")
+        let id = try cluster.submit(job(1))
+        let final = try cluster.waitForEnd(id)
+        XCTAssertEqual(final["state"] as? String, "succeeded", "\(final)")
+        XCTAssertEqual(final["workers_alive"] as? Int, 1, "only the authorized worker joined")
+        let log = cluster.coordinatorLog()
+        XCTAssertTrue(log.contains("refused a CURVE connection"), log)
+        XCTAssertEqual(log.components(separatedBy: "registered (").count - 1, 1, log)
+
+        // A client with an unknown key, or none, gets no answer at all.
+        for arguments in [client("stranger"), []] {
+            let result = try CLIRunner.run(["jobs", "--coordinator", cluster.endpoint, "--timeout", "0.5"] + arguments)
+            XCTAssertNotEqual(result.status, 0)
+            XCTAssertTrue(result.stderr.contains("UNAVAILABLE"), result.stderr)
+        }
+    }
+
     /// The finished job: fetch its model, compare with a single-process run of the same job.
     func checkRun(_ cluster: LocalServices, _ id: String, steps: Int) throws {
         let fetched = try temporary()
-        let fetch = try CLIRunner.run(["fetch", id, "--output", fetched.path, "--coordinator", cluster.endpoint])
+        let fetch = try CLIRunner.run(["fetch", id, "--output", fetched.path, "--coordinator", cluster.endpoint] + cluster.clientArguments)
         XCTAssertEqual(fetch.status, 0, fetch.stderr)
         let output = cluster.state.appendingPathComponent("jobs/\(id)")
         let logged = try TrainingLog.steps(output)
@@ -140,6 +177,8 @@ final class LocalServices {
     private var coordinator: Process?
     private var workers: [Process] = []
     private var coordinatorLogs: [URL] = []
+    /// Extra arguments of client commands (CURVE keys).
+    var clientArguments: [String] = []
 
     init(state: URL) throws { self.state = state }
 
@@ -156,14 +195,14 @@ final class LocalServices {
         return process
     }
 
-    func startCoordinator() throws {
+    func startCoordinator(_ extra: [String] = []) throws {
         let log = state.appendingPathComponent("coordinator-\(coordinatorLogs.count).log")
         coordinatorLogs.append(log)
-        coordinator = try launch(["coordinator", "--bind", endpoint, "--state-dir", state.path, "--heartbeat-ms", "200"], log: log)
+        coordinator = try launch(["coordinator", "--bind", endpoint, "--state-dir", state.path, "--heartbeat-ms", "200"] + extra, log: log)
     }
 
-    func startWorker() throws -> Process {
-        let worker = try launch(["worker", "--connect", endpoint, "--heartbeat-ms", "200"],
+    func startWorker(_ extra: [String] = []) throws -> Process {
+        let worker = try launch(["worker", "--connect", endpoint, "--heartbeat-ms", "200"] + extra,
                                 log: state.appendingPathComponent("worker-\(workers.count).log"))
         workers.append(worker)
         return worker
@@ -187,13 +226,13 @@ final class LocalServices {
     }
 
     func submit(_ job: [String]) throws -> String {
-        let result = try CLIRunner.run(["submit", "--coordinator", endpoint] + job)
+        let result = try CLIRunner.run(["submit", "--coordinator", endpoint] + clientArguments + job)
         XCTAssertEqual(result.status, 0, result.stderr)
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func status(_ id: String) throws -> [String: Any] {
-        let result = try CLIRunner.run(["status", id, "--json", "--coordinator", endpoint, "--timeout", "2"])
+        let result = try CLIRunner.run(["status", id, "--json", "--coordinator", endpoint, "--timeout", "2"] + clientArguments)
         guard result.status == 0, let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
             return [:]
         }

@@ -11,6 +11,8 @@ public final class ClusterClient {
     public let endpoint: String
     public var timeout: Duration = .seconds(10)
     public var retries = 3
+    /// CURVE keys, when the coordinator requires them.
+    public var curve: CurveClientKeys?
     private let context: ZMQContext
     private var socket: ZMQSocket?
     private var nextRequestID = UInt64.random(in: 1 ... (1 << 40))
@@ -39,7 +41,8 @@ public final class ClusterClient {
                 if let error = reply.statusError { throw error }
                 return reply
             }
-            lastError = ProtocolError(.unavailable, "no reply from the coordinator at \(endpoint) within \(timeout)")
+            lastError = ProtocolError(.unavailable, "no reply from the coordinator at \(endpoint) within \(timeout)"
+                + (curve == nil ? "" : " (with CURVE: is this key authorized, and is --server-key the coordinator's?)"))
             self.socket?.close()
             self.socket = nil
         }
@@ -49,6 +52,7 @@ public final class ClusterClient {
     private func openSocket() throws -> ZMQSocket {
         if let socket { return socket }
         let socket = try ZMQSocket(context: context, type: .dealer)
+        if let curve { try socket.setCurveClient(curve.keys, serverKey: curve.serverKey) }
         try socket.setMaxMessageSize(4 << 30)
         try socket.connect(endpoint)
         self.socket = socket

@@ -18,6 +18,9 @@ public final class Coordinator {
         public var checksumEvery = 10
         /// Gradients in bf16 on the wire (half the bytes, no longer bit-exact).
         public var bf16Gradients = false
+        /// CURVE: the coordinator's key pair, and the public keys of the workers and clients it accepts.
+        public var curve: CurveKeyPair?
+        public var authorizedKeys: Set<String> = []
         public init() {}
     }
 
@@ -39,6 +42,7 @@ public final class Coordinator {
     public var progressObserver: ((JobRecord) -> Void)?
     private var stopped = false
     let log: (String) -> Void
+    private var authenticator: ZAPAuthenticator?
 
     /// Binds the ROUTER socket and loads the jobs in the state directory.
     public init(options: Options, log: @escaping (String) -> Void = { _ in }) throws {
@@ -46,7 +50,15 @@ public final class Coordinator {
         self.log = log
         store = try JobStore(stateDirectory: options.stateDirectory)
         context = try ZMQContext()
-        socket = try ZMQSocket(context: context, type: .router)
+        if let curve = options.curve {
+            guard ZMQVersion.has("curve") else { throw ClusterError.state("this libzmq was built without CURVE") }
+            let sendableLog: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            authenticator = try ZAPAuthenticator(context: context, allowedPublicKeys: options.authorizedKeys, log: sendableLog)
+            socket = try ZMQSocket(context: context, type: .router)
+            try socket.setCurveServer(curve)
+        } else {
+            socket = try ZMQSocket(context: context, type: .router)
+        }
         try socket.setRouterMandatory(true)
         try socket.setRouterHandover(true)
         try socket.setMaxMessageSize(2 << 30)

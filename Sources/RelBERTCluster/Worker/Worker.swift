@@ -15,6 +15,8 @@ public final class Worker: @unchecked Sendable {
         public var threads: Int = 1
         public var heartbeat = HeartbeatSettings()
         public var workerID = UUID().uuidString
+        /// CURVE keys, when the coordinator requires them.
+        public var curve: CurveClientKeys?
         public init(endpoint: String) { self.endpoint = endpoint }
     }
 
@@ -77,6 +79,7 @@ public final class Worker: @unchecked Sendable {
     private func connect() throws {
         socket?.close()
         let socket = try ZMQSocket(context: context, type: .dealer)
+        if let curve = options.curve { try socket.setCurveClient(curve.keys, serverKey: curve.serverKey) }
         try socket.setMaxMessageSize(2 << 30)
         try socket.setReconnectInterval(milliseconds: 100, maxMilliseconds: 1000)
         try socket.connect(options.endpoint)

@@ -21,6 +21,7 @@ struct CoordinatorCommand: ParsableCommand {
     @OptionGroup var heartbeat: HeartbeatOptions
     @Option(name: .customLong("checksum-every"), help: "Check that every worker's weights equal the master's every N steps (0: never).") var checksumEvery = 10
     @Flag(name: .customLong("bf16-gradients"), help: "Workers send their gradients as bf16 (half the upload; no longer bit-exact).") var bf16Gradients = false
+    @OptionGroup var keys: ServerKeyOptions
 
     func run() throws {
         var options = Coordinator.Options()
@@ -29,8 +30,11 @@ struct CoordinatorCommand: ParsableCommand {
         options.heartbeat = heartbeat.settings
         options.checksumEvery = checksumEvery
         options.bf16Gradients = bf16Gradients
-        if !LocalCluster.isLoopback(bind) {
-            Log.line("warning: \(bind) is not a loopback address and this traffic is neither encrypted nor authenticated; anyone who can reach it can submit jobs and join as a worker")
+        try keys.apply(to: &options)
+        if options.curve != nil {
+            Log.line("CURVE on: \(options.authorizedKeys.count) authorized key(s)")
+        } else if !LocalCluster.isLoopback(bind) {
+            Log.line("warning: \(bind) is not a loopback address and this traffic is neither encrypted nor authenticated; anyone who can reach it can submit jobs and join as a worker (see relbert keys generate)")
         }
         let coordinator = try Coordinator(options: options, log: Log.line)
         Log.line("coordinator listening on \(coordinator.endpoint)")
@@ -47,11 +51,13 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "OpenBLAS threads.") var threads = 1
     @OptionGroup var heartbeat: HeartbeatOptions
     @Option(help: "Exit when this process is no longer the parent (used by local clusters).") var parent: Int32?
+    @OptionGroup var keys: ClientKeyOptions
 
     func run() throws {
         var options = Worker.Options(endpoint: connect)
         options.threads = max(1, threads)
         options.heartbeat = heartbeat.settings
+        options.curve = try keys.keys()
         let worker = try Worker(options: options, log: Log.line)
         if let parent {
             let watcher = Thread {

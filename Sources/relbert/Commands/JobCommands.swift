@@ -7,9 +7,11 @@ import RelBERTProtocol
 struct CoordinatorAddress: ParsableArguments {
     @Option(help: "The coordinator's address.") var coordinator = "tcp://127.0.0.1:5555"
     @Option(help: "Seconds to wait for each reply.") var timeout: Double = 10
+    @OptionGroup var keys: ClientKeyOptions
 
     func client() throws -> ClusterClient {
         let client = try ClusterClient(endpoint: coordinator)
+        client.curve = try keys.keys()
         client.timeout = .milliseconds(Int(timeout * 1000))
         return client
     }
