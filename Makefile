@@ -21,9 +21,11 @@ run: build
 	printf 'paris\tfrance\ntokyo\tjapan\npuppy\tdog\n' | $(RELEASE_BIN) embed --model $(RUN_OUTPUT)/model --format tsv | cut -c1-120
 
 # Every test, in release (numeric tests are 10-50x slower in debug builds).
+# Then the multi-host test in network namespaces (skipped, exit 77, where there are none).
 test: setup
 	$(SWIFT) build -c release --product relbert
 	$(SWIFT) test -c release --disable-swift-testing
+	deploy/netns-cluster-test.sh || [ $$? -eq 77 ]
 
 bench: build
 	$(RELEASE_BIN) bench embed --model $(MODEL) --threads 1

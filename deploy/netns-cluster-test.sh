@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The cluster across hosts, on one machine: a coordinator and two workers, each in its own network
+# namespace with its own address (10.77.0.1, .11, .12), joined by a bridge through veth pairs, every
+# link shaped with tc (netem delay + rate where the kernel has netem, else a tbf rate limit), and all
+# traffic under CURVE. A tiny job runs on it; its weights must be byte-identical to a single-process
+# run with 2 threads (2 workers compute exactly what 2 threads do).
+#
+#   deploy/netns-cluster-test.sh            # needs root; exit 0 pass, 1 fail, 77 skipped (no netns here)
+#   RATE=100mbit DELAY=5ms deploy/netns-cluster-test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=${RELBERT:-$ROOT/.build/release/relbert}
+RATE=${RATE:-1gbit}
+DELAY=${DELAY:-2ms}
+MODEL=$ROOT/Tests/Fixtures/tiny-roberta
+NAMES=(coord w1 w2)
+ADDRS=(10.77.0.1 10.77.0.11 10.77.0.12)
+
+[ -x "$BIN" ] || { echo "build first: swift build -c release --product relbert" >&2; exit 1; }
+if [ "$(id -u)" != 0 ] || ! ip netns add rb-probe 2>/dev/null; then
+    echo "netns test skipped: needs root and network namespaces" >&2; exit 77
+fi
+ip netns del rb-probe
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    for n in "${NAMES[@]}"; do ip netns del "rb-$n" 2>/dev/null || true; done
+    ip link del rbbr0 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ip link add rbbr0 type bridge
+ip addr add 10.77.0.254/24 dev rbbr0
+ip link set rbbr0 up
+SHAPING=""
+for i in "${!NAMES[@]}"; do
+    n=${NAMES[$i]}
+    ip netns add "rb-$n"
+    ip link add "rb-$n-h" type veth peer name eth0 netns "rb-$n"
+    ip link set "rb-$n-h" master rbbr0 up
+    ip netns exec "rb-$n" ip addr add "${ADDRS[$i]}/24" dev eth0
+    ip netns exec "rb-$n" ip link set eth0 up
+    ip netns exec "rb-$n" ip link set lo up
+    if ip netns exec "rb-$n" tc qdisc add dev eth0 root netem delay "$DELAY" rate "$RATE" 2>/dev/null; then
+        SHAPING="netem delay $DELAY, rate $RATE"
+    else
+        ip netns exec "rb-$n" tc qdisc add dev eth0 root tbf rate "$RATE" burst 256kbit latency 50ms
+        SHAPING="tbf rate $RATE (this kernel has no netem: no added delay)"
+    fi
+done
+echo "hosts: ${ADDRS[*]} on bridge rbbr0; links: $SHAPING"
+
+KEYS=$WORK/keys
+for k in coordinator worker-1 worker-2 client; do "$BIN" keys generate "$k" --dir "$KEYS" >/dev/null; done
+mkdir "$KEYS/authorized"
+cp "$KEYS"/worker-*.pub "$KEYS"/client.pub "$KEYS/authorized/"
+ENDPOINT=tcp://10.77.0.1:5555
+
+ip netns exec rb-coord "$BIN" coordinator --bind "$ENDPOINT" --state-dir "$WORK/state" --heartbeat-ms 500 \
+    --key "$KEYS/coordinator.key" --authorized "$KEYS/authorized" >"$WORK/coordinator.log" 2>&1 &
+PIDS+=($!)
+for w in 1 2; do
+    ip netns exec "rb-w$w" "$BIN" worker --connect "$ENDPOINT" --heartbeat-ms 500 \
+        --key "$KEYS/worker-$w.key" --server-key "$KEYS/coordinator.pub" >"$WORK/worker-$w.log" 2>&1 &
+    PIDS+=($!)
+done
+CLIENT=(--coordinator "$ENDPOINT" --key "$KEYS/client.key" --server-key "$KEYS/coordinator.pub")
+for _ in $(seq 100); do grep -q "2 alive" "$WORK/coordinator.log" && break; sleep 0.1; done
+grep -q "2 alive" "$WORK/coordinator.log" || { echo "FAIL: the workers did not register"; cat "$WORK"/*.log; exit 1; }
+
+JOB=(--model "$MODEL" --epochs 1 --lr 1e-3 --checkpoint-every 20)
+ID=$("$BIN" submit "${CLIENT[@]}" "${JOB[@]}")
+echo "job $ID submitted from the host side (10.77.0.254)"
+START=$(date +%s)
+STATE=""
+for _ in $(seq 600); do
+    STATE=$("$BIN" status "$ID" --json "${CLIENT[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+    case $STATE in succeeded|failed|cancelled) break ;; esac
+    sleep 0.5
+done
+echo "job $STATE in $(( $(date +%s) - START )) s"
+[ "$STATE" = succeeded ] || { echo "FAIL"; cat "$WORK/coordinator.log"; exit 1; }
+
+"$BIN" fetch "$ID" --output "$WORK/fetched" "${CLIENT[@]}" >/dev/null
+"$BIN" train --output "$WORK/local" --threads 2 --no-eval "${JOB[@]}" >/dev/null
+if cmp -s "$WORK/fetched/model.safetensors" "$WORK/local/model/model.safetensors"; then
+    echo "PASS: the weights trained across 3 hosts equal a 2-thread single-process run byte for byte"
+else
+    echo "FAIL: the weights differ from the 2-thread single-process run"; exit 1
+fi
