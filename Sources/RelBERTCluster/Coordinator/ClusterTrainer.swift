@@ -20,8 +20,32 @@ public final class ClusterTrainer: StepExecutor {
     let model: PretrainedModel
     let pooling: Pooling
     let settings: LocalTrainer.Settings
-    public let parameters: Parameters
-    public let optimizer: AdamW
+    private let master: Parameters
+    private let adam: AdamW
+    /// The learning rate of a master update not applied yet: it is deferred until the next step's
+    /// forward requests are out, so it runs while the workers compute (see `applyPendingUpdate`).
+    private var pendingUpdate: Float?
+
+    /// The master weights, with every step applied.
+    public var parameters: Parameters {
+        applyPendingUpdate()
+        return master
+    }
+
+    /// The optimizer of the master copy, with every step applied.
+    public var optimizer: AdamW {
+        applyPendingUpdate()
+        return adam
+    }
+
+    private func applyPendingUpdate() {
+        guard let rate = pendingUpdate else { return }
+        pendingUpdate = nil
+        let started = ContinuousClock.now
+        adam.update(parameters: master.pointer, gradients: gradients.pointer, count: master.layout.totalCount,
+                    learningRate: rate, threads: 2)
+        statistics.secondsMasterUpdate += (ContinuousClock.now - started).secondsValue
+    }
     let codec: GradientCodec
     private let gradients: FloatBuffer
     private var embeddings = FloatBuffer(count: 0)
@@ -39,8 +63,10 @@ public final class ClusterTrainer: StepExecutor {
         /// Per phase, the slowest shard's own compute time (as the workers report it, the replica's
         /// optimizer update included), summed.
         public var secondsWorkerCompute = 0.0
-        /// The coordinator's own arithmetic: loss, gradient sum, clipping, AdamW.
+        /// The coordinator's own arithmetic on the step's critical path: loss, gradient sum, clipping.
         public var secondsCoordinatorCompute = 0.0
+        /// The master copy's AdamW update, which runs while the workers apply theirs (not on the critical path).
+        public var secondsMasterUpdate = 0.0
         /// What is left of a step: messages on the wire, serialization, waiting.
         public var secondsCommunicating: Double { max(0, secondsInStep - secondsWorkerCompute - secondsCoordinatorCompute) }
     }
@@ -54,8 +80,8 @@ public final class ClusterTrainer: StepExecutor {
         self.model = model
         self.pooling = pooling
         self.settings = settings
-        parameters = model.parameters
-        self.optimizer = AdamW(parameterCount: model.parameters.layout.totalCount, settings: optimizer)
+        master = model.parameters
+        adam = AdamW(parameterCount: model.parameters.layout.totalCount, settings: optimizer)
         codec = GradientCodec(config: model.config, layout: model.parameters.layout)
         gradients = FloatBuffer(count: model.parameters.layout.totalCount)
     }
@@ -78,13 +104,11 @@ public final class ClusterTrainer: StepExecutor {
                 let total = parameters.layout.totalCount
                 let norm = settings.maxGradientNorm.map { GradientClipping.clip(gradients.pointer, count: total, maxNorm: $0) }
                     ?? GradientClipping.norm(gradients.pointer, count: total)
-                // The workers start their replica's update while the master's runs here.
+                // The workers apply this update to their replicas; the master's waits until the next
+                // step's forward requests are out (or until anyone reads the master).
                 statistics.secondsCoordinatorCompute += (ContinuousClock.now - arithmetic).secondsValue
                 broadcastUpdate(step: step, learningRate: learningRate)
-                let update = ContinuousClock.now
-                optimizer.update(parameters: parameters.pointer, gradients: gradients.pointer, count: total,
-                                 learningRate: learningRate, threads: 2)
-                statistics.secondsCoordinatorCompute += (ContinuousClock.now - update).secondsValue
+                pendingUpdate = learningRate
                 return StepResult(loss: loss, gradientNorm: norm, learningRate: learningRate,
                                   sequences: tokenBatch.sequenceCount, tokens: tokenBatch.tokenCount)
             } catch let failure as StepFailure {
@@ -214,6 +238,7 @@ public final class ClusterTrainer: StepExecutor {
             statistics.bytesSent += frames.reduce(0) { $0 + $1.count }
             requests.append((coordinator.request(Method.forward, request, tensors: frames, to: identity), identity))
         }
+        applyPendingUpdate()   // while the workers run the forward pass
         let replies = try collect(requests)
         var slowest = 0.0
         for (index, (range, identity)) in shards.enumerated() {

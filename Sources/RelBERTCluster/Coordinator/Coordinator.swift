@@ -48,6 +48,7 @@ public final class Coordinator {
     public init(options: Options, log: @escaping (String) -> Void = { _ in }) throws {
         self.options = options
         self.log = log
+        AllocatorTuning.keepFreedMemory()
         store = try JobStore(stateDirectory: options.stateDirectory)
         context = try ZMQContext()
         if let curve = options.curve {

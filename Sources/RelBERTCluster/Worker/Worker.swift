@@ -39,6 +39,7 @@ public final class Worker: @unchecked Sendable {
     public init(options: Options, log: @escaping @Sendable (String) -> Void = { _ in }) throws(ZMQError) {
         self.options = options
         self.log = log
+        AllocatorTuning.keepFreedMemory()
         context = try ZMQContext()
         let wake = "inproc://relbert-worker-wake-\(UUID().uuidString)"
         wakeReceiver = try ZMQSocket(context: context, type: .pair)

@@ -72,13 +72,14 @@ struct ClusterBench: ParsableCommand {
                 ("step_seconds", JSONText.number((s.secondsInStep / steps * 1000).rounded() / 1000)),
                 ("worker_compute_seconds", JSONText.number((s.secondsWorkerCompute / steps * 1000).rounded() / 1000)),
                 ("coordinator_compute_seconds", JSONText.number((s.secondsCoordinatorCompute / steps * 1000).rounded() / 1000)),
+                ("master_update_seconds", JSONText.number((s.secondsMasterUpdate / steps * 1000).rounded() / 1000)),
                 ("communication_share", JSONText.number((share * 1000).rounded() / 1000)),
                 ("bf16_gradients", bf16 ? "true" : "false"),
             ]
-            emit(fields, text: String(format: "%d worker(s) × 1 thread: %.1f sequences/s (%.2fx single process); %.1f MB per step; step %.3f s = workers %.3f + coordinator %.3f + communication %.3f (%.1f%%)",
+            emit(fields, text: String(format: "%d worker(s) × 1 thread: %.1f sequences/s (%.2fx single process); %.1f MB per step; step %.3f s = workers %.3f + coordinator %.3f + communication %.3f (%.1f%%); master update %.3f s alongside the workers'",
                                       count, rate, rate / localRate, bytes / 1e6, s.secondsInStep / steps,
                                       s.secondsWorkerCompute / steps, s.secondsCoordinatorCompute / steps,
-                                      s.secondsCommunicating / steps, share * 100))
+                                      s.secondsCommunicating / steps, share * 100, s.secondsMasterUpdate / steps))
         }
     }
 
