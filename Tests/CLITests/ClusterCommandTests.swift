@@ -66,7 +66,7 @@ final class ClusterCommandTests: XCTestCase {
         let log = cluster.coordinatorLog()
         // Noticed by the heartbeats ("counted as gone") or sooner, when a send finds the connection closed.
         XCTAssertTrue(log.contains("counted as gone") || log.contains("unreachable"), log)
-        XCTAssertTrue(log.contains("redoing the step on the workers left"), log)
+        XCTAssertTrue(log.contains("redoing it on the workers left"), log)
         try checkRun(cluster, id, steps: 237)
     }
 

@@ -94,41 +94,42 @@ public final class ClusterTrainer: StepExecutor {
         let started = ContinuousClock.now
         defer { statistics.secondsInStep += (ContinuousClock.now - started).secondsValue; statistics.steps += 1 }
         let tokenBatch = TokenBatch(sequences: batch.sequences)
-        var attempt = 0
-        while true {
-            attempt += 1
-            let peers = try readyPeers()
-            do {
-                let loss = try forwardBackward(batch, tokenBatch, step: step, peers: peers)
-                let arithmetic = ContinuousClock.now
-                let total = parameters.layout.totalCount
-                let norm = settings.maxGradientNorm.map { GradientClipping.clip(gradients.pointer, count: total, maxNorm: $0) }
-                    ?? GradientClipping.norm(gradients.pointer, count: total)
-                // The workers apply this update to their replicas; the master's waits until the next
-                // step's forward requests are out (or until anyone reads the master).
-                statistics.secondsCoordinatorCompute += (ContinuousClock.now - arithmetic).secondsValue
-                broadcastUpdate(step: step, learningRate: learningRate)
-                pendingUpdate = learningRate
-                return StepResult(loss: loss, gradientNorm: norm, learningRate: learningRate,
-                                  sequences: tokenBatch.sequenceCount, tokens: tokenBatch.tokenCount)
-            } catch let failure as StepFailure {
-                coordinator.log("step \(step), attempt \(attempt): \(failure.description); redoing the step on the workers left")
-                if attempt >= 20 { throw ClusterError.noWorkers("step \(step) failed \(attempt) times; last: \(failure.description)") }
-            }
+        return try onLiveWorkers("step \(step)") { peers in
+            let loss = try forwardBackward(batch, tokenBatch, step: step, peers: peers)
+            let arithmetic = ContinuousClock.now
+            let total = parameters.layout.totalCount
+            let norm = settings.maxGradientNorm.map { GradientClipping.clip(gradients.pointer, count: total, maxNorm: $0) }
+                ?? GradientClipping.norm(gradients.pointer, count: total)
+            // The workers apply this update to their replicas; the master's waits until the next
+            // step's forward requests are out (or until anyone reads the master).
+            statistics.secondsCoordinatorCompute += (ContinuousClock.now - arithmetic).secondsValue
+            broadcastUpdate(step: step, learningRate: learningRate)
+            pendingUpdate = learningRate
+            return StepResult(loss: loss, gradientNorm: norm, learningRate: learningRate,
+                              sequences: tokenBatch.sequenceCount, tokens: tokenBatch.tokenCount)
         }
     }
 
     public func evaluate(_ batch: StepBatch) throws -> Float {
         let tokenBatch = TokenBatch(sequences: batch.sequences)
+        return try onLiveWorkers("evaluation") { peers in
+            try forward(tokenBatch, step: nil, peers: peers)
+            return batch.loss(embeddings: embeddings.pointer, dimension: hidden, gradient: nil)
+        }
+    }
+
+    /// Runs `body` on the workers that are ready; when a worker is lost or fails during it, runs it
+    /// again on those left (up to 20 times).
+    private func onLiveWorkers<T>(_ what: String, _ body: ([WorkerRegistry.Peer]) throws -> T) throws -> T {
         var attempt = 0
         while true {
             attempt += 1
             let peers = try readyPeers()
             do {
-                try forward(tokenBatch, step: nil, peers: peers)
-                return batch.loss(embeddings: embeddings.pointer, dimension: hidden, gradient: nil)
+                return try body(peers)
             } catch let failure as StepFailure {
-                if attempt >= 20 { throw ClusterError.noWorkers(failure.description) }
+                coordinator.log("\(what), attempt \(attempt): \(failure.description); redoing it on the workers left")
+                if attempt >= 20 { throw ClusterError.noWorkers("\(what) failed \(attempt) times; last: \(failure.description)") }
             }
         }
     }

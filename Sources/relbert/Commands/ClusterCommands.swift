@@ -11,11 +11,8 @@ struct HeartbeatOptions: ParsableArguments {
     var settings: HeartbeatSettings { HeartbeatSettings(intervalMilliseconds: intervalMilliseconds, liveness: liveness) }
 }
 
-struct CoordinatorCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "coordinator",
-        abstract: "Run a coordinator: it queues training jobs and runs them on the workers that connect.")
-
+/// Everything that configures a coordinator (shared by `coordinator` and `cluster up`).
+struct CoordinatorOptions: ParsableArguments {
     @Option(help: "Address to bind (ZeroMQ ROUTER).") var bind = "tcp://127.0.0.1:5555"
     @Option(name: .customLong("state-dir"), help: "Folder for jobs, checkpoints and models; a restart resumes from it.") var stateDirectory: String?
     @OptionGroup var heartbeat: HeartbeatOptions
@@ -23,7 +20,8 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(name: .customLong("bf16-gradients"), help: "Workers send their gradients as bf16 (half the upload; no longer bit-exact).") var bf16Gradients = false
     @OptionGroup var keys: ServerKeyOptions
 
-    func run() throws {
+    /// The options, after saying whether traffic is protected.
+    func options() throws -> Coordinator.Options {
         var options = Coordinator.Options()
         options.bind = bind
         options.stateDirectory = stateDirectory.map { URL(fileURLWithPath: $0) }
@@ -36,7 +34,19 @@ struct CoordinatorCommand: ParsableCommand {
         } else if !LocalCluster.isLoopback(bind) {
             Log.line("warning: \(bind) is not a loopback address and this traffic is neither encrypted nor authenticated; anyone who can reach it can submit jobs and join as a worker (see relbert keys generate)")
         }
-        let coordinator = try Coordinator(options: options, log: Log.line)
+        return options
+    }
+}
+
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run a coordinator: it queues training jobs and runs them on the workers that connect.")
+
+    @OptionGroup var coordinator: CoordinatorOptions
+
+    func run() throws {
+        let coordinator = try Coordinator(options: try self.coordinator.options(), log: Log.line)
         Log.line("coordinator listening on \(coordinator.endpoint)")
         try coordinator.run()
     }
@@ -79,21 +89,15 @@ struct Cluster: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start a coordinator and N worker processes; stay in the foreground until interrupted.")
 
-        @Option(help: "Address to bind.") var bind = "tcp://127.0.0.1:5555"
-        @Option var workers = 2
-        @Option(name: .customLong("state-dir"), help: "The coordinator's state folder.") var stateDirectory: String?
-        @OptionGroup var heartbeat: HeartbeatOptions
+        @OptionGroup var coordinator: CoordinatorOptions
+        @Option(help: "Local worker processes to start.") var workers = 2
 
         func run() throws {
-            var options = Coordinator.Options()
-            options.bind = bind
-            options.stateDirectory = stateDirectory.map { URL(fileURLWithPath: $0) }
-            options.heartbeat = heartbeat.settings
-            if !LocalCluster.isLoopback(bind) {
-                Log.line("warning: \(bind) is not a loopback address and this traffic is neither encrypted nor authenticated")
+            guard coordinator.keys.key == nil else {
+                throw ValidationError("cluster up starts local workers without keys; with CURVE, run relbert coordinator and relbert worker --key ...")
             }
-            let coordinator = try Coordinator(options: options, log: Log.line)
-            let children = try LocalCluster.spawnWorkers(workers, endpoint: coordinator.endpoint, heartbeat: heartbeat)
+            let coordinator = try Coordinator(options: try self.coordinator.options(), log: Log.line)
+            let children = try LocalCluster.spawnWorkers(workers, endpoint: coordinator.endpoint, heartbeat: self.coordinator.heartbeat)
             defer { LocalCluster.stop(children) }
             Log.line("coordinator on \(coordinator.endpoint) with \(workers) local worker(s); Ctrl-C stops all")
             try coordinator.run()
