@@ -28,7 +28,7 @@ final class TrainCommandTests: XCTestCase {
         }
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: model.appendingPathComponent("config.json"))) as! [String: Any]
         let relbert = try XCTUnwrap(config["relbert_config"] as? [String: String])
-        XCTAssertEqual(relbert["aggregation_mode"], "average")   // the training default (docs/training.md)
+        XCTAssertEqual(relbert["aggregation_mode"], "mask")   // the training default (docs/training.md)
         XCTAssertTrue(relbert["template"]?.contains("I finally discovered the relation") ?? false)
         let log = try String(contentsOf: output.appendingPathComponent("train_log.jsonl"), encoding: .utf8)
         XCTAssertEqual(log.split(separator: "\n").count, 158)   // 79 relations × 2 epochs

@@ -4,7 +4,7 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
 
     public var loss: Loss = .nce
     public var epochs: Int = 3
-    public var learningRate: Float = 2e-5
+    public var learningRate: Float = 5e-5
     public var warmupSteps: Int = 10
     public var schedule: LearningRateSchedule.Shape = .constant
     /// InfoNCE: negatives per step (the relation's own negatives, then other relations' positives).
@@ -16,7 +16,7 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
     public var tripletsPerRelation: Int = 4
     public var parentTriples: Bool = true
     public var template: String = "a"
-    public var pooling: String = "average"
+    public var pooling: String = "mask"
     public var maxLength: Int = 64
     public var seed: UInt64 = 0
     public var hiddenDropout: Float = 0.1

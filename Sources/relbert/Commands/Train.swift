@@ -76,7 +76,7 @@ struct TrainingOptions: ParsableArguments {
     var loss: TrainingConfiguration.Loss = .nce
 
     @Option var epochs: Int = 3
-    @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate: Float = 2e-5
+    @Option(name: .customLong("lr"), help: "Peak learning rate (default: the best measured, see docs/training.md).") var learningRate: Float = 5e-5
     @Option(help: "Linear warm-up steps.") var warmup: Int = 10
     @Option(help: "After warm-up: constant or linear (decay to 0).") var schedule: LearningRateSchedule.Shape = .constant
     @Option(help: "InfoNCE negatives per step.") var negatives: Int = 64
@@ -86,7 +86,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("triplets-per-relation"), help: "Triplet loss: triplets per relation.") var tripletsPerRelation: Int = 4
     @Flag(name: .customLong("no-parent-triples"), help: "Triplet loss: leave out the parent-category triples.") var noParentTriples = false
     @Option(help: "Prompt template: a-e or a custom text (default a: the best measured, see docs/training.md).") var template: String = "a"
-    @Option(help: "average (default), average_no_mask or mask.") var pooling: String = "average"
+    @Option(help: "mask (default: the best measured, see docs/training.md), average or average_no_mask.") var pooling: String = "mask"
     @Option var seed: UInt64 = 0
     @Option(help: "Hidden and attention dropout.") var dropout: Float = 0.1
     @Option(name: .customLong("weight-decay")) var weightDecay: Float = 0.01
