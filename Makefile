@@ -21,10 +21,13 @@ run: build
 	printf 'paris\tfrance\ntokyo\tjapan\npuppy\tdog\n' | $(RELEASE_BIN) embed --model $(RUN_OUTPUT)/model --format tsv | cut -c1-120
 
 # Every test, in release (numeric tests are 10-50x slower in debug builds).
-# Then the multi-host test in network namespaces (skipped, exit 77, where there are none).
+# Then the Python and C clients against a real server (each a second implementation of the wire
+# format), and the multi-host test in network namespaces (skipped, exit 77, where there are none).
 test: setup
 	$(SWIFT) build -c release --product relbert
 	$(SWIFT) test -c release --disable-swift-testing
+	RELBERT_REQUIRE_SERVE=1 clients/python/run-tests.sh
+	clients/c/run-test.sh
 	deploy/netns-cluster-test.sh || [ $$? -eq 77 ]
 
 bench: build
@@ -32,6 +35,7 @@ bench: build
 	$(RELEASE_BIN) bench embed --model $(MODEL) --threads 2
 	$(RELEASE_BIN) bench train --model $(MODEL)
 	$(RELEASE_BIN) bench cluster --model $(MODEL) --workers 1,2
+	$(RELEASE_BIN) bench serve --model $(MODEL) --workers 2 --clients 32 --seconds 30
 
 clean:
 	rm -rf .build

@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "CZeroMQ"]),
         .testTarget(name: "ProtocolTests", dependencies: ["RelBERTProtocol", "ZeroMQ"]),
         .testTarget(name: "ClusterTests", dependencies: ["relbert", "RelBERT", "RelBERTCluster", "RelBERTProtocol", "ZeroMQ"]),
-        .testTarget(name: "CLITests", dependencies: ["relbert"]),
+        .testTarget(name: "CLITests", dependencies: ["relbert", "RelBERT", "RelBERTCluster", "RelBERTProtocol", "ZeroMQ"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -195,10 +195,12 @@ final class LocalServices {
         return process
     }
 
-    func startCoordinator(_ extra: [String] = []) throws {
+    /// `command` is `coordinator`, or `serve` (a coordinator that serves a model from the start).
+    func startCoordinator(_ extra: [String] = [], command: String = "coordinator") throws {
         let log = state.appendingPathComponent("coordinator-\(coordinatorLogs.count).log")
         coordinatorLogs.append(log)
-        coordinator = try launch(["coordinator", "--bind", endpoint, "--state-dir", state.path, "--heartbeat-ms", "200"] + extra, log: log)
+        coordinator = try launch([command, "--bind", endpoint, "--state-dir", state.path, "--heartbeat-ms", "200"]
+            + (command == "serve" ? ["--workers", "0"] : []) + extra, log: log)
     }
 
     func startWorker(_ extra: [String] = []) throws -> Process {

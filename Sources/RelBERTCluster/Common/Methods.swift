@@ -7,12 +7,21 @@ public enum Method {
     public static let forward = "worker.Forward"
     public static let backward = "worker.Backward"
     public static let update = "worker.Update"
+    public static let embed = "worker.Embed"
     // Client -> coordinator.
     public static let submit = "jobs.Submit"
     public static let list = "jobs.List"
     public static let status = "jobs.Status"
     public static let cancel = "jobs.Cancel"
     public static let fetch = "jobs.Fetch"
+    // Client -> coordinator: serving.
+    public static let serveEmbed = "serve.Embed"
+    public static let serveAnalogy = "serve.Analogy"
+    public static let serveNearest = "serve.Nearest"
+    public static let serveInfo = "serve.Info"
+    public static let serveHealth = "serve.Health"
+    public static let serveReload = "serve.Reload"
+    public static let serving: Set<String> = [serveEmbed, serveAnalogy, serveNearest, serveInfo, serveHealth, serveReload]
 }
 
 /// How often peers send heartbeats, and how many may be missed before a peer counts as gone.
@@ -30,5 +39,5 @@ public struct HeartbeatSettings: Sendable, Equatable {
 
 /// The software version a worker reports.
 public enum SoftwareVersion {
-    public static let current = "0.4.0"
+    public static let current = "0.5.0"
 }

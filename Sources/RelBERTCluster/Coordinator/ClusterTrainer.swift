@@ -232,10 +232,8 @@ public final class ClusterTrainer: StepExecutor {
                 request.dropout = dropout
             }
             request.parametersChecksum = checksum
-            let lengths = (0 ..< slice.sequenceCount).map { Int32(slice.length(of: $0)) }
-            request.tensors = [TensorFrames.spec("token_ids", .i32, [slice.tokenCount]),
-                               TensorFrames.spec("lengths", .i32, [lengths.count])]
-            let frames = [TensorFrames.int32s(slice.tokenIDs), TensorFrames.int32s(lengths)]
+            let (specs, frames) = TokenBatchFrames.encode(slice)
+            request.tensors = specs
             statistics.bytesSent += frames.reduce(0) { $0 + $1.count }
             requests.append((coordinator.request(Method.forward, request, tensors: frames, to: identity), identity))
         }

@@ -21,6 +21,8 @@ public final class Coordinator {
         /// CURVE: the coordinator's key pair, and the public keys of the workers and clients it accepts.
         public var curve: CurveKeyPair?
         public var authorizedKeys: Set<String> = []
+        /// Serving: the queue, batches, index, and a model to serve from the start.
+        public var serving = ServingOptions()
         public init() {}
     }
 
@@ -43,6 +45,8 @@ public final class Coordinator {
     private var stopped = false
     let log: (String) -> Void
     private var authenticator: ZAPAuthenticator?
+    /// Serving the latest model on the workers between jobs.
+    private(set) var service: InferenceService!
 
     /// Binds the ROUTER socket and loads the jobs in the state directory.
     public init(options: Options, log: @escaping (String) -> Void = { _ in }) throws {
@@ -66,6 +70,8 @@ public final class Coordinator {
         try socket.setSendHighWaterMark(0)
         try socket.setReceiveHighWaterMark(0)
         try socket.bind(options.bind)
+        service = try InferenceService(coordinator: self, options: options.serving)
+        if let model = options.serving.model { try service.reload(model) }
         let resumed = store.jobs.filter { $0.state == .queued }.count
         if resumed > 0 { log("\(resumed) queued job(s) from \(options.stateDirectory?.path ?? "")") }
     }
@@ -81,11 +87,24 @@ public final class Coordinator {
     public func run(until: () -> Bool = { false }) throws {
         while !stopped && !until() {
             if runningJob == nil, let job = store.nextQueued {
+                service.suspend(for: job.id)
                 runJob(job)
+                service.resume()
+                if let finished = store.job(job.id), finished.state == .succeeded {
+                    let model = URL(fileURLWithPath: finished.output).appendingPathComponent("model")
+                    do { try service.reload(model, jobID: job.id) } catch { log("job \(job.id)'s model cannot be served: \(error)") }
+                }
             } else {
                 try pump(timeoutMilliseconds: 100)
+                service.tick()
             }
         }
+    }
+
+    /// Serves the model in `directory` from now on (see ``InferenceService``); throws, keeping the
+    /// current one, when it does not load.
+    public func serve(modelDirectory directory: URL) throws {
+        try service.reload(directory)
     }
 
     /// Pumps until at least `count` workers have registered, or `timeout` passes.
@@ -269,6 +288,8 @@ public final class Coordinator {
                 ? .error(to: header, ProtocolError(.unavailable, "not registered: send worker.Ready")) : nil
         case Method.submit, Method.list, Method.status, Method.cancel, Method.fetch:
             reply = serveClient(envelope)
+        case _ where Method.serving.contains(header.method):
+            reply = service.accept(envelope, from: identity)
         default:
             reply = .error(to: header, ProtocolError(.unimplemented, "unknown method '\(header.method)'"))
         }

@@ -27,7 +27,12 @@ public final class Worker: @unchecked Sendable {
     private let wakeSender: ZMQSocket
     private let compute = DispatchQueue(label: "relbert.worker.compute")
     private let outbox = Mutex<[Envelope]>([])
-    private let replicaLock = Mutex<WorkerReplica?>(nil)
+    /// The model this worker holds: a training replica or a served model.
+    private enum Replica {
+        case training(WorkerReplica)
+        case inference(InferenceReplica)
+    }
+    private let replicaLock = Mutex<Replica?>(nil)
     private var rank: UInt32?
     private var nextRequestID: UInt64 = 1
     private var lastHeard = ContinuousClock.now
@@ -176,7 +181,7 @@ public final class Worker: @unchecked Sendable {
         switch header.method {
         case Method.heartbeat:
             return
-        case Method.load, Method.forward, Method.backward, Method.update:
+        case Method.load, Method.forward, Method.backward, Method.update, Method.embed:
             if envelope.isPastDeadline {
                 try send(.error(to: header, ProtocolError(.deadlineExceeded, "\(header.method): the deadline passed before it arrived")))
                 return
@@ -200,12 +205,23 @@ public final class Worker: @unchecked Sendable {
             switch header.method {
             case Method.load:
                 let request = try envelope.body(as: Relbert_V1_LoadRequest.self)
-                let replica = try WorkerReplica(load: request, tensors: envelope.tensors)
-                replicaLock.withLock { $0 = replica }
                 var reply = Relbert_V1_LoadReply()
-                reply.parameterCount = UInt64(replica.parameters.layout.totalCount)
-                log("loaded job \(request.jobID): \(reply.parameterCount) parameters at optimizer step \(request.adamStep)")
+                if request.inference {
+                    replicaLock.withLock { $0 = nil }   // the old model's memory goes before the new one arrives
+                    let replica = try InferenceReplica(load: request, tensors: envelope.tensors)
+                    replicaLock.withLock { $0 = .inference(replica) }
+                    reply.parameterCount = UInt64(replica.parameterCount)
+                    log("serving \(request.jobID): \(reply.parameterCount) parameters")
+                } else {
+                    let replica = try WorkerReplica(load: request, tensors: envelope.tensors)
+                    replicaLock.withLock { $0 = .training(replica) }
+                    reply.parameterCount = UInt64(replica.parameters.layout.totalCount)
+                    log("loaded job \(request.jobID): \(reply.parameterCount) parameters at optimizer step \(request.adamStep)")
+                }
                 return .reply(to: header, message: reply)
+            case Method.embed:
+                let request = try envelope.body(as: Relbert_V1_WorkerEmbedRequest.self)
+                return .reply(to: header, try servedModel().embed(request, tensors: envelope.tensors))
             case Method.forward:
                 let request = try envelope.body(as: Relbert_V1_ForwardRequest.self)
                 return .reply(to: header, try currentReplica().forward(request, tensors: envelope.tensors))
@@ -230,8 +246,15 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func currentReplica() throws(ProtocolError) -> WorkerReplica {
-        guard let replica = replicaLock.withLock({ $0 }) else {
-            throw ProtocolError(.failedPrecondition, "this worker holds no model: send worker.Load first")
+        guard case .training(let replica)? = replicaLock.withLock({ $0 }) else {
+            throw ProtocolError(.failedPrecondition, "this worker holds no training model: send worker.Load first")
+        }
+        return replica
+    }
+
+    private func servedModel() throws(ProtocolError) -> InferenceReplica {
+        guard case .inference(let replica)? = replicaLock.withLock({ $0 }) else {
+            throw ProtocolError(.failedPrecondition, "this worker serves no model: send worker.Load with inference set first")
         }
         return replica
     }

@@ -22,33 +22,15 @@ final class WorkerReplica: @unchecked Sendable {
 
     /// Builds the replica from a `worker.Load` request.
     init(load request: Relbert_V1_LoadRequest, tensors: [ZMQFrame]) throws(ProtocolError) {
-        guard !request.jobID.isEmpty, request.jobID.utf8.count <= 128 else {
-            throw ProtocolError(.invalidArgument, "worker.Load: a job id of 1-128 bytes is required")
-        }
-        let config: ModelConfig
-        do {
-            config = try ModelConfig.parse(Data(request.configJson.utf8), source: "worker.Load config_json")
-        } catch {
-            throw ProtocolError(.invalidArgument, error.description)
-        }
-        guard let pooling = Pooling(rawValue: request.pooling) else {
-            throw ProtocolError(.invalidArgument, "worker.Load: unknown pooling '\(request.pooling)'")
-        }
-        guard request.maskTokenID >= 0, Int(request.maskTokenID) < config.vocabSize else {
-            throw ProtocolError(.invalidArgument, "worker.Load: mask token id \(request.maskTokenID) outside the vocabulary")
-        }
-        let layout = ParameterLayout(config: config)
-        let total = layout.totalCount
         let withMoments = request.tensors.count == 3
-        let names = withMoments ? ["parameters", "adam_m", "adam_v"] : ["parameters"]
-        try TensorFrames.validate(tensors, against: request.tensors, expecting: names, maxElements: total)
-        for spec in request.tensors where spec.dtype != .f32 || spec.shape != [UInt64(total)] {
-            throw ProtocolError(.invalidArgument, "worker.Load: tensor \(spec.name) must be F32 [\(total)] for this config")
-        }
-        self.jobID = request.jobID
+        let weights = try LoadedWeights(request, tensors: tensors,
+                                        names: withMoments ? ["parameters", "adam_m", "adam_v"] : ["parameters"])
+        let config = weights.config
+        let layout = weights.parameters.layout
+        let total = layout.totalCount
+        self.jobID = weights.jobID
         self.config = config
-        parameters = Parameters(layout: layout)
-        TensorFrames.readFloats(tensors[0], dtype: .f32, into: parameters.pointer, count: total)
+        parameters = weights.parameters
         let adam = request.adam
         optimizer = AdamW(parameterCount: total, settings: AdamW.Settings(beta1: adam.beta1, beta2: adam.beta2,
                                                                           epsilon: adam.epsilon, weightDecay: adam.weightDecay))
@@ -60,16 +42,10 @@ final class WorkerReplica: @unchecked Sendable {
         } else if request.adamStep != 0 {
             throw ProtocolError(.invalidArgument, "worker.Load: adam_step \(request.adamStep) without the moments adam_m and adam_v")
         }
-        if request.parametersChecksum != 0 {
-            let sum = ParameterChecksum.of(parameters.pointer, count: total)
-            guard sum == request.parametersChecksum else {
-                throw ProtocolError(.dataLoss, "worker.Load: the parameters arrived damaged (checksum \(sum), expected \(request.parametersChecksum))")
-            }
-        }
         codec = GradientCodec(config: config, layout: layout)
         nextUpdateStep = request.adamStep
-        shard = ShardWorker(encoder: Encoder(config: config, parameters: parameters), pooling: pooling,
-                            maskTokenID: request.maskTokenID)
+        shard = ShardWorker(encoder: Encoder(config: config, parameters: parameters), pooling: weights.pooling,
+                            maskTokenID: weights.maskTokenID)
     }
 
     func checkJob(_ id: String, _ method: String) throws(ProtocolError) {
@@ -81,54 +57,33 @@ final class WorkerReplica: @unchecked Sendable {
     /// Phase 1: the pooled embeddings of one shard.
     func forward(_ request: Relbert_V1_ForwardRequest, tensors: [ZMQFrame]) throws(ProtocolError) -> Envelope.Parts {
         try checkJob(request.jobID, Method.forward)
-        try TensorFrames.validate(tensors, against: request.tensors, expecting: ["token_ids", "lengths"],
-                                  maxElements: 1 << 22)
-        guard request.tensors.allSatisfy({ $0.dtype == .i32 && $0.shape.count == 1 }) else {
-            throw ProtocolError(.invalidArgument, "worker.Forward: token_ids and lengths must be I32 vectors")
-        }
+        let batch = try TokenBatchFrames.batch(tensors, specs: request.tensors, config: config, method: Method.forward)
         if request.parametersChecksum != 0 {
             let sum = ParameterChecksum.of(parameters.pointer, count: parameters.layout.totalCount)
             guard sum == request.parametersChecksum else {
                 throw ProtocolError(.dataLoss, "worker.Forward: this replica's weights differ from the coordinator's (checksum \(sum), expected \(request.parametersChecksum))")
             }
         }
-        let ids = TensorFrames.readInt32s(tensors[0])
-        let lengths = TensorFrames.readInt32s(tensors[1])
-        var sequences: [[Int32]] = []
-        sequences.reserveCapacity(lengths.count)
-        var start = 0
-        for length in lengths {
-            guard length >= 1, Int(length) <= config.maxSequenceLength, start + Int(length) <= ids.count else {
-                throw ProtocolError(.invalidArgument, "worker.Forward: sequence lengths must be 1...\(config.maxSequenceLength) and add up to the token count")
-            }
-            sequences.append(Array(ids[start ..< start + Int(length)]))
-            start += Int(length)
-        }
-        guard start == ids.count, !sequences.isEmpty else {
-            throw ProtocolError(.invalidArgument, "worker.Forward: lengths add up to \(start), token_ids has \(ids.count)")
-        }
-        guard ids.allSatisfy({ $0 >= 0 && Int($0) < config.vocabSize }) else {
-            throw ProtocolError(.invalidArgument, "worker.Forward: token ids must be in 0..<\(config.vocabSize)")
-        }
         let dropout: DropoutSettings? = request.hasDropout ? DropoutSettings(
             hidden: request.dropout.hidden, attention: request.dropout.attention, seed: request.dropout.seed,
             step: request.dropout.step,
-            exampleIDs: (0 ..< UInt64(sequences.count)).map { request.firstExample + $0 }) : nil
+            exampleIDs: (0 ..< UInt64(batch.sequenceCount)).map { request.firstExample + $0 }) : nil
         if let dropout, !((0 ..< 1).contains(dropout.hidden) && (0 ..< 1).contains(dropout.attention)) {
             throw ProtocolError(.invalidArgument, "worker.Forward: dropout must be in [0, 1)")
         }
         let h = config.hiddenSize
         let started = ContinuousClock.now
-        let embeddings = FloatBuffer(count: sequences.count * h)
-        let failed = shard.forward(TokenBatch(sequences: sequences), dropout: dropout, into: embeddings.pointer)
-        lastForward = (request.step, sequences.count)
+        let sequences = batch.sequenceCount
+        let embeddings = FloatBuffer(count: sequences * h)
+        let failed = shard.forward(batch, dropout: dropout, into: embeddings.pointer)
+        lastForward = (request.step, sequences)
         var reply = Relbert_V1_ForwardReply()
-        reply.tensors = [TensorFrames.spec("embeddings", .f32, [sequences.count, h])]
+        reply.tensors = [TensorFrames.spec("embeddings", .f32, [sequences, h])]
         if let failed { reply.unpoolableSequence = UInt32(failed + 1) }
         reply.computeSeconds = (ContinuousClock.now - started).secondsValue
         reply.updateSeconds = lastUpdateSeconds
         lastUpdateSeconds = 0
-        return Envelope.Parts(message: reply, tensors: [TensorFrames.floats(embeddings.pointer, count: sequences.count * h)])
+        return Envelope.Parts(message: reply, tensors: [TensorFrames.floats(embeddings.pointer, count: sequences * h)])
     }
 
     /// Phase 2: the gradient of the last forward shard given dLoss/dEmbedding.

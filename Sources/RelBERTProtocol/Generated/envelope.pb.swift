@@ -174,8 +174,8 @@ public nonisolated struct Relbert_V1_Header: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The protocol version; this file describes version 1. A peer answers a request of another
-  /// version with FAILED_PRECONDITION.
+  /// The protocol version; this file describes version 1. The coordinator answers a request of
+  /// another version with FAILED_PRECONDITION (echoing method and request id); a worker drops it.
   public var version: UInt32 = 0
 
   /// "package.Method", e.g. "worker.Forward", "jobs.Submit".

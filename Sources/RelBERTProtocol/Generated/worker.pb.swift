@@ -62,8 +62,9 @@ public nonisolated struct Relbert_V1_ReadyReply: Sendable {
   public init() {}
 }
 
-/// worker.Heartbeat (both ways, one-way): nothing but the header. A peer that has heard nothing
-/// for liveness * interval counts the other as gone.
+/// worker.Heartbeat (both ways, one-way): the sender's rank (informational). A peer that has heard
+/// nothing for liveness * interval counts the other as gone. A worker adopts the interval and
+/// liveness of the coordinator's ReadyReply.
 public nonisolated struct Relbert_V1_Heartbeat: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -110,6 +111,10 @@ public nonisolated struct Relbert_V1_LoadRequest: Sendable {
   /// ParameterChecksum of the parameters (FNV-1a over 64-bit little-endian words, docs/protocol.md),
   /// checked after loading.
   public var parametersChecksum: UInt64 = 0
+
+  /// Serving: load the weights for worker.Embed only (no optimizer, no training caches); adam,
+  /// adam_step and the moments are ignored.
+  public var inference: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -248,9 +253,9 @@ public nonisolated struct Relbert_V1_BackwardRequest: Sendable {
   public init() {}
 }
 
-/// The gradient: "word_rows" I32 [rows] (the word-table rows touched), "word_gradients"
-/// F32|BF16 [rows, hidden], and "dense" F32|BF16 [parameters after the word table] then
-/// "dense_head" for parameters before it (empty for the layouts in use).
+/// The gradient, four tensors in this order: "word_rows" I32 [rows] (the word-table rows touched,
+/// increasing), "word_gradients" F32|BF16 [rows, hidden], "dense_head" F32|BF16 [parameters before
+/// the word table] (empty for the layouts in use), "dense" F32|BF16 [parameters after it].
 public nonisolated struct Relbert_V1_BackwardReply: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -266,9 +271,11 @@ public nonisolated struct Relbert_V1_BackwardReply: Sendable {
   public init() {}
 }
 
-/// worker.Update (coordinator -> worker, one-way): the summed, clipped gradient of a step, in the
-/// same sparse layout as BackwardReply; every replica applies the same AdamW update, so all
-/// weights stay bit-identical to the coordinator's master copy.
+/// worker.Update (coordinator -> worker, one-way; a worker that cannot apply it answers with an
+/// error and drops its model): the summed, clipped gradient of a step, in the same sparse layout
+/// as BackwardReply, always F32; every replica applies the same AdamW update, so all weights stay
+/// bit-identical to the coordinator's master copy. Steps must arrive in order: after a Load with
+/// adam_step k the next update is for step k.
 public nonisolated struct Relbert_V1_UpdateRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -413,7 +420,7 @@ nonisolated extension Relbert_V1_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Relbert_V1_LoadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LoadRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}config_json\0\u{1}pooling\0\u{3}mask_token_id\0\u{1}adam\0\u{3}adam_step\0\u{1}tensors\0\u{3}parameters_checksum\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}config_json\0\u{1}pooling\0\u{3}mask_token_id\0\u{1}adam\0\u{3}adam_step\0\u{1}tensors\0\u{3}parameters_checksum\0\u{1}inference\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -429,6 +436,7 @@ nonisolated extension Relbert_V1_LoadRequest: SwiftProtobuf.Message, SwiftProtob
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.adamStep) }()
       case 7: try { try decoder.decodeRepeatedMessageField(value: &self.tensors) }()
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.parametersChecksum) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.inference) }()
       default: break
       }
     }
@@ -463,6 +471,9 @@ nonisolated extension Relbert_V1_LoadRequest: SwiftProtobuf.Message, SwiftProtob
     if self.parametersChecksum != 0 {
       try visitor.visitSingularUInt64Field(value: self.parametersChecksum, fieldNumber: 8)
     }
+    if self.inference != false {
+      try visitor.visitSingularBoolField(value: self.inference, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -475,6 +486,7 @@ nonisolated extension Relbert_V1_LoadRequest: SwiftProtobuf.Message, SwiftProtob
     if lhs.adamStep != rhs.adamStep {return false}
     if lhs.tensors != rhs.tensors {return false}
     if lhs.parametersChecksum != rhs.parametersChecksum {return false}
+    if lhs.inference != rhs.inference {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -5,7 +5,7 @@ import RelBERT
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed (release builds only give meaningful figures).",
-        subcommands: [EmbedBench.self, TrainBench.self, ClusterBench.self])
+        subcommands: [EmbedBench.self, TrainBench.self, ClusterBench.self, ServeBench.self])
 }
 
 /// `relbert bench embed`: relation-embedding throughput on synthetic pairs with template a.

@@ -30,13 +30,16 @@ struct ClientKeyOptions: ParsableArguments {
     @Option(help: "This side's key file (relbert keys generate), when the coordinator uses CURVE.") var key: String?
     @Option(name: .customLong("server-key"), help: "The coordinator's public key file (.pub).") var serverKey: String?
 
-    func keys() throws -> CurveClientKeys? {
+    func keys() throws -> CurveClientKeys? { try Self.read(key: key, serverKey: serverKey, keyFlag: "--key") }
+
+    /// The client keys two key-file options name (both or neither).
+    static func read(key: String?, serverKey: String?, keyFlag: String) throws -> CurveClientKeys? {
         switch (key, serverKey) {
         case (nil, nil): return nil
         case let (key?, server?):
             return CurveClientKeys(keys: try KeyFiles.readPair(URL(fileURLWithPath: key)),
                                    serverKey: try KeyFiles.readPublicKey(URL(fileURLWithPath: server)))
-        default: throw ValidationError("--key and --server-key go together")
+        default: throw ValidationError("\(keyFlag) and --server-key go together")
         }
     }
 }
