@@ -18,10 +18,16 @@ struct PairIndex {
     private(set) var nextToEmbed = 0
     private var redo: [Int] = []
 
+    /// Each entry's pair without case, to leave the query out of its own answer.
+    private let keys: [String]
+
     init(entries: [Entry]) {
         var seen = Set<WordPair>()
         self.entries = entries.filter { seen.insert($0.pair).inserted }
+        keys = self.entries.map { Self.key($0.pair) }
     }
+
+    private static func key(_ pair: WordPair) -> String { pair.head.lowercased() + "\t" + pair.tail.lowercased() }
 
     var isReady: Bool { built == entries.count && !entries.isEmpty }
     var count: Int { entries.count }
@@ -60,8 +66,10 @@ struct PairIndex {
         built += 1
     }
 
-    /// The `k` rows most similar (cosine) to `query`, best first, leaving out `excluding`.
+    /// The `k` rows most similar (cosine) to `query`, best first, leaving out `excluding` (compared
+    /// without case: an uncased model cannot tell "Paris" from "paris").
     func nearest(to query: UnsafePointer<Float>, k: Int, excluding: WordPair) -> [(entry: Entry, score: Float)] {
+        let excluded = Self.key(excluding)
         let n = entries.count
         var scores = [Float](repeating: 0, count: n)
         let norm = Vector.dot(query, query, count: dimension).squareRoot()
@@ -73,7 +81,7 @@ struct PairIndex {
             }
         }
         var best: [(Int, Float)] = []
-        for row in 0 ..< n where entries[row].pair != excluding {
+        for row in 0 ..< n where keys[row] != excluded {
             let score = scores[row]
             if best.count < k {
                 best.append((row, score))
