@@ -92,3 +92,23 @@ if cmp -s "$WORK/fetched/model.safetensors" "$WORK/local/model/model.safetensors
 else
     echo "FAIL: the weights differ from the 2-thread single-process run"; exit 1
 fi
+
+# The coordinator now serves the job's model on the workers in the other namespaces.
+PAIRS=(paris france puppy dog hammer tool)
+"$BIN" query embed --server "$ENDPOINT" --key "$KEYS/client.key" --server-key "$KEYS/coordinator.pub" \
+    --format tsv "${PAIRS[@]}" >"$WORK/served.tsv" 2>"$WORK/query.log" || { echo "FAIL: query embed"; cat "$WORK/query.log" "$WORK/coordinator.log"; exit 1; }
+grep -q "job $ID" "$WORK/query.log" || { echo "FAIL: the reply does not name job $ID"; cat "$WORK/query.log"; exit 1; }
+printf 'paris\tfrance\npuppy\tdog\nhammer\ttool\n' | "$BIN" embed --model "$WORK/fetched" --format tsv >"$WORK/local.tsv"
+if python3 - "$WORK/served.tsv" "$WORK/local.tsv" <<'PY'
+import sys
+served, local = ([[float(x) for x in line.split("\t")[2:]] for line in open(f)] for f in sys.argv[1:])
+worst = max(abs(a - b) for s, l in zip(served, local) for a, b in zip(s, l))
+ok = len(served) == len(local) == 3 and all(len(s) == len(l) for s, l in zip(served, local)) and worst < 1e-5
+print(f"served vs local: largest difference {worst:.2e}")
+sys.exit(0 if ok else 1)
+PY
+then
+    echo "PASS: the coordinator serves the job's model from workers on other hosts (CURVE); vectors equal relbert embed"
+else
+    echo "FAIL: the served vectors differ from relbert embed"; exit 1
+fi
