@@ -13,12 +13,12 @@ build: setup
 
 # The main job on the bundled defaults: fine-tune the default model on the bundled SemEval-2012
 # data on a local cluster of 2 worker processes (about 10 minutes on 2 cores), report validation
-# loss and analogy accuracy, then embed a few pairs with the trained model.
+# loss and analogy accuracy, then serve the trained model on a local cluster and query it.
 RUN_OUTPUT ?= runs/main
 run: build
 	rm -rf $(RUN_OUTPUT)
 	$(RELEASE_BIN) train --model $(MODEL) --workers 2 --output $(RUN_OUTPUT)
-	printf 'paris\tfrance\ntokyo\tjapan\npuppy\tdog\n' | $(RELEASE_BIN) embed --model $(RUN_OUTPUT)/model --format tsv | cut -c1-120
+	scripts/serve-demo.sh $(RUN_OUTPUT)/model
 
 # Every test, in release (numeric tests are 10-50x slower in debug builds).
 # Then the Python and C clients against a real server (each a second implementation of the wire
