@@ -22,13 +22,15 @@ run: build
 
 # Every test, in release (numeric tests are 10-50x slower in debug builds).
 # Then the Python and C clients against a real server (each a second implementation of the wire
-# format), and the multi-host test in network namespaces (skipped, exit 77, where there are none).
+# format), the systemd units (systemd-analyze verify), and the multi-host test in network namespaces
+# (each skipped, exit 77, where the machine lacks the tool).
 test: setup
 	$(SWIFT) build -c release --product relbert
 	$(SWIFT) test -c release --disable-swift-testing
 	RELBERT_REQUIRE_SERVE=1 clients/python/run-tests.sh
 	clients/c/run-test.sh
-	deploy/netns-cluster-test.sh || [ $$? -eq 77 ]
+	deploy/systemd/verify.sh || [ $$? -eq 77 ]
+	deploy/netns/cluster-test.sh || [ $$? -eq 77 ]
 
 bench: build
 	$(RELEASE_BIN) bench embed --model $(MODEL) --threads 1

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# The cluster across hosts, on one machine: a coordinator and two workers, each in its own network
-# namespace with its own address (10.77.0.1, .11, .12), joined by a bridge through veth pairs, every
-# link shaped with tc (netem delay + rate where the kernel has netem, else a tbf rate limit), and all
-# traffic under CURVE. A tiny job runs on it; its weights must be byte-identical to a single-process
-# run with 2 threads (2 workers compute exactly what 2 threads do).
+# The cluster across hosts, on one machine: a coordinator and N workers (default 2), each in its own
+# network namespace with its own address (10.77.0.1, .11, .12, ...), joined by a bridge through veth
+# pairs, every link shaped with tc (netem delay, loss and rate where the kernel has netem, else a tbf
+# rate limit), and all traffic under CURVE. A tiny job trains on it; its weights must be byte-identical
+# to a single-process run with N threads (N workers compute exactly what N threads do). Then the
+# coordinator serves the job's model from the workers, and a client on the host queries it. Everything
+# is torn down on exit.
 #
-#   deploy/netns-cluster-test.sh            # needs root; exit 0 pass, 1 fail, 77 skipped (no netns here)
-#   RATE=100mbit DELAY=5ms deploy/netns-cluster-test.sh
+#   deploy/netns/cluster-test.sh            # needs root; exit 0 pass, 1 fail, 77 skipped (no netns here)
+#   WORKERS=3 RATE=100mbit DELAY=5ms LOSS=0.1% deploy/netns/cluster-test.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$PWD
 BIN=${RELBERT:-$ROOT/.build/release/relbert}
 RATE=${RATE:-1gbit}
 DELAY=${DELAY:-2ms}
+LOSS=${LOSS:-0%}
+WORKERS=${WORKERS:-2}
 MODEL=$ROOT/Tests/Fixtures/tiny-roberta
-NAMES=(coord w1 w2)
-ADDRS=(10.77.0.1 10.77.0.11 10.77.0.12)
+NAMES=(coord)
+ADDRS=(10.77.0.1)
+for w in $(seq "$WORKERS"); do NAMES+=("w$w"); ADDRS+=("10.77.0.$((10 + w))"); done
 
 [ -x "$BIN" ] || { echo "build first: swift build -c release --product relbert" >&2; exit 1; }
 if [ "$(id -u)" != 0 ] || ! ip netns add rb-probe 2>/dev/null; then
@@ -45,8 +50,8 @@ for i in "${!NAMES[@]}"; do
     ip netns exec "rb-$n" ip addr add "${ADDRS[$i]}/24" dev eth0
     ip netns exec "rb-$n" ip link set eth0 up
     ip netns exec "rb-$n" ip link set lo up
-    if ip netns exec "rb-$n" tc qdisc add dev eth0 root netem delay "$DELAY" rate "$RATE" 2>/dev/null; then
-        SHAPING="netem delay $DELAY, rate $RATE"
+    if ip netns exec "rb-$n" tc qdisc add dev eth0 root netem delay "$DELAY" loss "$LOSS" rate "$RATE" 2>/dev/null; then
+        SHAPING="netem delay $DELAY, loss $LOSS, rate $RATE"
     else
         ip netns exec "rb-$n" tc qdisc add dev eth0 root tbf rate "$RATE" burst 256kbit latency 50ms
         SHAPING="tbf rate $RATE (this kernel has no netem: no added delay)"
@@ -55,7 +60,9 @@ done
 echo "hosts: ${ADDRS[*]} on bridge rbbr0; links: $SHAPING"
 
 KEYS=$WORK/keys
-for k in coordinator worker-1 worker-2 client; do "$BIN" keys generate "$k" --dir "$KEYS" >/dev/null; done
+for k in coordinator client $(for w in $(seq "$WORKERS"); do echo "worker-$w"; done); do
+    "$BIN" keys generate "$k" --dir "$KEYS" >/dev/null
+done
 mkdir "$KEYS/authorized"
 cp "$KEYS"/worker-*.pub "$KEYS"/client.pub "$KEYS/authorized/"
 ENDPOINT=tcp://10.77.0.1:5555
@@ -63,14 +70,14 @@ ENDPOINT=tcp://10.77.0.1:5555
 ip netns exec rb-coord "$BIN" coordinator --bind "$ENDPOINT" --state-dir "$WORK/state" --heartbeat-ms 500 \
     --key "$KEYS/coordinator.key" --authorized "$KEYS/authorized" >"$WORK/coordinator.log" 2>&1 &
 PIDS+=($!)
-for w in 1 2; do
+for w in $(seq "$WORKERS"); do
     ip netns exec "rb-w$w" "$BIN" worker --connect "$ENDPOINT" --heartbeat-ms 500 \
         --key "$KEYS/worker-$w.key" --server-key "$KEYS/coordinator.pub" >"$WORK/worker-$w.log" 2>&1 &
     PIDS+=($!)
 done
 CLIENT=(--coordinator "$ENDPOINT" --key "$KEYS/client.key" --server-key "$KEYS/coordinator.pub")
-for _ in $(seq 100); do grep -q "2 alive" "$WORK/coordinator.log" && break; sleep 0.1; done
-grep -q "2 alive" "$WORK/coordinator.log" || { echo "FAIL: the workers did not register"; cat "$WORK"/*.log; exit 1; }
+for _ in $(seq 100); do grep -q "$WORKERS alive" "$WORK/coordinator.log" && break; sleep 0.1; done
+grep -q "$WORKERS alive" "$WORK/coordinator.log" || { echo "FAIL: the workers did not register"; cat "$WORK"/*.log; exit 1; }
 
 JOB=(--model "$MODEL" --epochs 1 --lr 1e-3 --checkpoint-every 20)
 ID=$("$BIN" submit "${CLIENT[@]}" "${JOB[@]}")
@@ -86,11 +93,11 @@ echo "job $STATE in $(( $(date +%s) - START )) s"
 [ "$STATE" = succeeded ] || { echo "FAIL"; cat "$WORK/coordinator.log"; exit 1; }
 
 "$BIN" fetch "$ID" --output "$WORK/fetched" "${CLIENT[@]}" >/dev/null
-"$BIN" train --output "$WORK/local" --threads 2 --no-eval "${JOB[@]}" >/dev/null
+"$BIN" train --output "$WORK/local" --threads "$WORKERS" --no-eval "${JOB[@]}" >/dev/null
 if cmp -s "$WORK/fetched/model.safetensors" "$WORK/local/model/model.safetensors"; then
-    echo "PASS: the weights trained across 3 hosts equal a 2-thread single-process run byte for byte"
+    echo "PASS: the weights trained across $((WORKERS + 1)) hosts equal a $WORKERS-thread single-process run byte for byte"
 else
-    echo "FAIL: the weights differ from the 2-thread single-process run"; exit 1
+    echo "FAIL: the weights differ from the $WORKERS-thread single-process run"; exit 1
 fi
 
 # The coordinator now serves the job's model on the workers in the other namespaces.
