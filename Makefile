@@ -22,7 +22,8 @@ run: build
 
 # Every test, in release (numeric tests are 10-50x slower in debug builds).
 # Then the Python and C clients against a real server (each a second implementation of the wire
-# format), the systemd units (systemd-analyze verify), the Kubernetes manifests (kubernetes-validate),
+# format), the MLP classifier against scikit-learn, the systemd units (systemd-analyze verify), the
+# Kubernetes manifests (kubernetes-validate),
 # and the multi-host test in network namespaces
 # (each skipped, exit 77, where the machine lacks the tool).
 test: setup
@@ -30,6 +31,7 @@ test: setup
 	$(SWIFT) test -c release --disable-swift-testing
 	RELBERT_REQUIRE_SERVE=1 clients/python/run-tests.sh
 	clients/c/run-test.sh
+	scripts/test-mlp-against-sklearn.sh || [ $$? -eq 77 ]
 	deploy/systemd/verify.sh || [ $$? -eq 77 ]
 	deploy/kubernetes/validate.sh || [ $$? -eq 77 ]
 	deploy/netns/cluster-test.sh || [ $$? -eq 77 ]

@@ -16,4 +16,11 @@ public enum ParameterChecksum {
         }
         return hash
     }
+
+    /// FNV-1a over a text's UTF-8 bytes (cache keys).
+    public static func ofText(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return hash
+    }
 }
