@@ -7,7 +7,8 @@ import SafeTensors
 /// A cache folder is `<root>/<key>/` with `pairs.tsv` (head<TAB>tail per row) and
 /// `embeddings.safetensors` ("embeddings" F32 [rows, H], metadata "rows"). The key is the weights'
 /// ``ParameterChecksum``, the template text, the pooling and the maximum length, hashed. Both files
-/// are written atomically (pairs first); a folder whose two files disagree is ignored and rewritten.
+/// are written atomically (pairs first), and the tensor file's metadata holds the checksum of the
+/// pairs file: a folder whose two files disagree is ignored and rewritten.
 public struct EmbeddingCache {
     public let directory: URL
     private var rows: [WordPair: Int] = [:]
@@ -36,7 +37,10 @@ public struct EmbeddingCache {
               let file = try? SafeTensorsFile(contentsOf: tensorFile),
               let stored = try? file.floats("embeddings") else { return }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        guard stored.count == lines.count * dimension, file.metadata["rows"] == "\(lines.count)" else { return }
+        // The two files are replaced one after the other; the checksum of the pairs in the tensor
+        // file's metadata proves they belong together (two runs writing the same cache at once).
+        guard stored.count == lines.count * dimension, file.metadata["rows"] == "\(lines.count)",
+              file.metadata["pairs_fnv1a"].map({ $0 == String(ParameterChecksum.ofText(text)) }) ?? true else { return }
         var loaded: [WordPair] = []
         for line in lines {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
@@ -80,6 +84,7 @@ public struct EmbeddingCache {
         try Data(text.utf8).write(to: directory.appendingPathComponent("pairs.tsv"), options: .atomic)
         var writer = SafeTensorsWriter()
         writer.metadata["rows"] = "\(pairs.count)"
+        writer.metadata["pairs_fnv1a"] = String(ParameterChecksum.ofText(text))
         try writer.add("embeddings", shape: [pairs.count, dimension], floats: values)
         try writer.write(to: directory.appendingPathComponent("embeddings.safetensors"))
     }
