@@ -126,7 +126,7 @@ final class ServeCommandTests: XCTestCase {
         analogy.query = Self.embedRequest([Self.pairs[0]]).pairs[0]
         analogy.candidates = Self.embedRequest(Array(Self.pairs[1 ... 9])).pairs
         let answer = try client.call(Method.serveAnalogy, analogy).body(as: Relbert_V1_AnalogyReply.self)
-        let cosines = (1 ... 9).map { InferenceMath.cosine(Array(expected.row(0)), Array(expected.row($0))) }
+        let cosines = (1 ... 9).map { Similarity.cosine(expected.row(0), expected.row($0)) }
         XCTAssertEqual(answer.scores.count, 9)
         for (served, computed) in zip(answer.scores, cosines) { XCTAssertEqual(served, computed, accuracy: 1e-5) }
         XCTAssertEqual(Int(answer.best), cosines.indices.max { cosines[$0] < cosines[$1] })
@@ -144,7 +144,7 @@ final class ServeCommandTests: XCTestCase {
         nearest.pair = analogy.query
         nearest.k = 5
         let found = try client.call(Method.serveNearest, nearest).body(as: Relbert_V1_NearestReply.self)
-        let ranked = (1 ..< Self.pairs.count).map { ($0, InferenceMath.cosine(Array(expected.row(0)), Array(expected.row($0)))) }
+        let ranked = (1 ..< Self.pairs.count).map { ($0, Similarity.cosine(expected.row(0), expected.row($0))) }
             .sorted { $0.1 > $1.1 }.prefix(5)
         XCTAssertEqual(found.neighbours.map { "\($0.pair.head):\($0.pair.tail)" },
                        ranked.map { "\(Self.pairs[$0.0].head):\(Self.pairs[$0.0].tail)" })
@@ -422,14 +422,6 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(body.model.jobID, id)
         let expected = try offline(URL(fileURLWithPath: output).appendingPathComponent("model")).embed(Array(Self.pairs.prefix(4)))
         for i in 0 ..< 4 { XCTAssertLessThan(Self.maxDifference(rows[i], expected.row(i)), 1e-5) }
-    }
-}
-
-enum InferenceMath {
-    static func cosine(_ a: [Float], _ b: [Float]) -> Float {
-        let dot = zip(a, b).map { $0 * $1 }.reduce(0, +)
-        let norms = (a.map { $0 * $0 }.reduce(0, +) * b.map { $0 * $0 }.reduce(0, +)).squareRoot()
-        return dot / norms
     }
 }
 

@@ -174,11 +174,9 @@ public final class ClusterTrainer: StepExecutor {
     /// worker.Load with the current master weights (and optimizer moments once there are any).
     private func sendLoad(to identity: [UInt8]) -> UInt64 {
         let total = parameters.layout.totalCount
-        var request = Relbert_V1_LoadRequest()
-        request.jobID = jobID
-        request.configJson = String(decoding: model.originalConfigJSON, as: UTF8.self)
-        request.pooling = pooling.rawValue
-        request.maskTokenID = model.tokenizer.maskTokenID
+        var (request, tensors) = Relbert_V1_LoadRequest.weights(
+            jobID: jobID, model: model, pooling: pooling, parameters: parameters,
+            checksum: ParameterChecksum.of(parameters.pointer, count: total))
         var adam = Relbert_V1_AdamSettings()
         adam.beta1 = optimizer.settings.beta1
         adam.beta2 = optimizer.settings.beta2
@@ -186,14 +184,11 @@ public final class ClusterTrainer: StepExecutor {
         adam.weightDecay = optimizer.settings.weightDecay
         request.adam = adam
         request.adamStep = UInt64(optimizer.step)
-        var tensors = [TensorFrames.floats(parameters.pointer, count: total)]
-        request.tensors = [TensorFrames.spec("parameters", .f32, [total])]
         if optimizer.step > 0 {
             tensors += [TensorFrames.floats(optimizer.firstMoment.pointer, count: total),
                         TensorFrames.floats(optimizer.secondMoment.pointer, count: total)]
             request.tensors += [TensorFrames.spec("adam_m", .f32, [total]), TensorFrames.spec("adam_v", .f32, [total])]
         }
-        request.parametersChecksum = ParameterChecksum.of(parameters.pointer, count: total)
         coordinator.registry.attach(identity, job: jobID)
         let id = coordinator.request(Method.load, request, tensors: tensors, to: identity)
         let rank = coordinator.registry.peer(identity)?.rank ?? 0

@@ -435,8 +435,7 @@ final class InferenceService {
             var reply = Relbert_V1_AnalogyReply()
             reply.model = model.identity
             reply.timings = timings
-            let query = Array(request.vector(0))
-            reply.scores = (1 ..< request.pairs.count).map { Self.cosine(query, Array(request.vector($0))) }
+            reply.scores = (1 ..< request.pairs.count).map { Similarity.cosine(request.vector(0), request.vector($0)) }
             reply.best = UInt32(reply.scores.indices.max { reply.scores[$0] < reply.scores[$1] || (reply.scores[$0] == reply.scores[$1] && $0 > $1) } ?? 0)
             envelope = .reply(to: request.header, message: reply)
         case .nearest(let k):
@@ -491,15 +490,4 @@ final class InferenceService {
     }
 
     private func rank(_ identity: [UInt8]) -> UInt32 { coordinator.registry.peer(identity)?.rank ?? 0 }
-
-    static func cosine(_ a: [Float], _ b: [Float]) -> Float {
-        a.withUnsafeBufferPointer { x in
-            b.withUnsafeBufferPointer { y in
-                let dot = Vector.dot(x.baseAddress!, y.baseAddress!, count: x.count)
-                let norms = (Vector.dot(x.baseAddress!, x.baseAddress!, count: x.count)
-                    * Vector.dot(y.baseAddress!, y.baseAddress!, count: y.count)).squareRoot()
-                return norms > 0 ? dot / norms : 0
-            }
-        }
-    }
 }

@@ -86,16 +86,10 @@ final class ServedModel {
 
     /// The worker.Load that gives a worker this model.
     func loadRequest() -> (Relbert_V1_LoadRequest, [ZMQFrame]) {
-        var request = Relbert_V1_LoadRequest()
-        request.jobID = servingID
-        request.configJson = String(decoding: model.originalConfigJSON, as: UTF8.self)
-        request.pooling = pooling.rawValue
-        request.maskTokenID = model.tokenizer.maskTokenID
+        var (request, frames) = Relbert_V1_LoadRequest.weights(jobID: servingID, model: model, pooling: pooling,
+                                                               parameters: model.parameters, checksum: checksum)
         request.inference = true
-        let total = model.parameters.layout.totalCount
-        request.tensors = [TensorFrames.spec("parameters", .f32, [total])]
-        request.parametersChecksum = checksum
-        return (request, [TensorFrames.floats(model.parameters.pointer, count: total)])
+        return (request, frames)
     }
 }
 
