@@ -31,24 +31,37 @@ public struct AnalogyEvaluator {
 
     /// Evaluates every dataset, embedding each distinct pair of all of them exactly once.
     public func evaluate(_ datasets: [AnalogyDataset]) throws(EmbeddingError) -> [Result] {
-        var index: [WordPair: Int] = [:]
+        let pairs = Self.pairs(of: datasets, direction: direction)
+        let embeddings = try embedder.embed(pairs, batchSize: batchSize)
+        let row = Dictionary(uniqueKeysWithValues: pairs.enumerated().map { ($1, $0) })
+        return Self.score(datasets, direction: direction) { embeddings.row(row[$0]!) }
+    }
+
+    /// The distinct pairs `direction` needs to answer every question of `datasets`, in first-seen order.
+    public static func pairs(of datasets: [AnalogyDataset], direction: Direction) -> [WordPair] {
+        var seen = Set<WordPair>()
         var pairs: [WordPair] = []
-        func register(_ pair: WordPair) {
-            if index[pair] == nil { index[pair] = pairs.count; pairs.append(pair) }
-        }
         for dataset in datasets {
             for question in dataset.questions {
                 for pair in [question.stem] + question.choices {
-                    if direction != .reverse { register(pair) }
-                    if direction != .forward { register(pair.reversed) }
+                    if direction != .reverse, seen.insert(pair).inserted { pairs.append(pair) }
+                    if direction != .forward, seen.insert(pair.reversed).inserted { pairs.append(pair.reversed) }
                 }
             }
         }
-        let embeddings = try embedder.embed(pairs, batchSize: batchSize)
-        let norms = (0 ..< pairs.count).map { Similarity.norm(embeddings.row($0)) }
+        return pairs
+    }
+
+    /// Answers every question with the relation embeddings `vector(pair)` (which must cover
+    /// `pairs(of: datasets, direction: direction)`): the highest-scoring candidate wins, the earlier on a tie.
+    public static func score(_ datasets: [AnalogyDataset], direction: Direction,
+                             vector: (WordPair) -> ArraySlice<Float>) -> [Result] {
+        var norms: [WordPair: Float] = [:]
         func cosine(_ a: WordPair, _ b: WordPair) -> Float {
-            guard let i = index[a], let j = index[b] else { return 0 }
-            return Similarity.dot(embeddings.row(i), embeddings.row(j)) / max(norms[i] * norms[j], 1e-12)
+            let x = vector(a), y = vector(b)
+            let nx = norms[a] ?? { let n = Similarity.norm(x); norms[a] = n; return n }()
+            let ny = norms[b] ?? { let n = Similarity.norm(y); norms[b] = n; return n }()
+            return Similarity.dot(x, y) / max(nx * ny, 1e-12)
         }
         return datasets.map { dataset in
             var correct = 0

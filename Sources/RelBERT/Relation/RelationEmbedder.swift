@@ -133,7 +133,7 @@ public enum EmbeddingError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .emptyWord(let pair): return "empty word in pair \(pair)"
         case .templateWithoutMask(let template): return "pooling 'mask' needs a template with <mask>: \"\(template)\""
-        case .maskTruncated(let what): return "the prompt for \(what) was truncated before its mask token; pooling 'mask' cannot use it"
+        case .maskTruncated(let what): return "the prompt for \(what) was truncated before its mask token; pooling 'mask' cannot use it (a longer --max-length, or another pooling, can)"
         case .invalidMaxLength(let n): return "max length \(n) is too small (at least 3)"
         }
     }

@@ -5,7 +5,7 @@ import RelBERT
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate relation embeddings.",
-        subcommands: [Analogy.self, Classify.self, Mapping.self])
+        subcommands: [Analogy.self, Classify.self, Mapping.self, All.self])
 }
 
 extension Eval {
@@ -25,6 +25,9 @@ extension Eval {
         @Option(help: "forward, reverse or bidirection (cos(forward) × cos(reverse)).")
         var direction: AnalogyEvaluator.Direction = .forward
 
+        @Option(name: .customLong("cache-dir"), help: "Embedding cache (shared with eval classify, mapping and all); 'none' to embed without it.")
+        var cacheDirectory = "runs/cache"
+
         @Flag(help: "One JSON object per dataset instead of a table.")
         var json = false
 
@@ -35,8 +38,16 @@ extension Eval {
             let loaded = try paths.map { try AnalogyDataset.load(from: URL(fileURLWithPath: $0)) }
             let embedder = try options.makeEmbedder()
             let started = Date()
-            let results = try AnalogyEvaluator(embedder: embedder, batchSize: options.batchSize, direction: direction)
-                .evaluate(loaded)
+            let results: [AnalogyEvaluator.Result]
+            if cacheDirectory == "none" {
+                results = try AnalogyEvaluator(embedder: embedder, batchSize: options.batchSize, direction: direction).evaluate(loaded)
+            } else {
+                var cache = EmbeddingCache(root: URL(fileURLWithPath: cacheDirectory), embedder: embedder)
+                let pairs = AnalogyEvaluator.pairs(of: loaded, direction: direction)
+                let vectors = try cache.lookup(pairs, embedder: embedder, batchSize: options.batchSize)
+                let row = Dictionary(uniqueKeysWithValues: pairs.enumerated().map { ($1, $0) })
+                results = AnalogyEvaluator.score(loaded, direction: direction) { vectors.row(row[$0]!) }
+            }
             let seconds = Date().timeIntervalSince(started)
             var out = OutputStream()
             if json {
@@ -47,7 +58,7 @@ extension Eval {
                         ("name", JSONText.string(result.dataset)),
                         ("questions", "\(result.questions)"),
                         ("correct", "\(result.correct)"),
-                        ("accuracy", JSONText.number((result.accuracy * 10000).rounded() / 10000)),
+                        ("accuracy", JSONText.number(EvaluationResults.rounded(result.accuracy))),
                         ("template", JSONText.string(embedder.template.description)),
                         ("pooling", JSONText.string(embedder.pooling.rawValue)),
                         ("direction", JSONText.string(direction.rawValue)),

@@ -51,35 +51,33 @@ extension Eval {
                 if let exportFeatures { try Self.export(dataset, to: URL(fileURLWithPath: exportFeatures), dimension: h, vector: vector) }
                 let start = Date()
                 let result = evaluator.evaluate(dataset, dimension: h, vector: vector)
-                let seconds = Date().timeIntervalSince(start)
+                let record = EvaluationSuite.record(result, dataset: dataset, seconds: Date().timeIntervalSince(start))
                 if json {
                     out.write(JSONText.object([
-                        ("dataset", JSONText.string(dataset.name)),
-                        ("macro_f1", JSONText.number(Self.round(result.test.macroF1))),
-                        ("micro_f1", JSONText.number(Self.round(result.test.microF1))),
-                        ("per_class_f1", JSONText.object(zip(result.labels, result.test.perClassF1).map { ($0, JSONText.number(Self.round($1))) })),
-                        ("hidden", "\(result.hidden)"),
-                        ("learning_rate", JSONText.number(Double("\(result.learningRate)") ?? 0)),
-                        ("validation_macro_f1", result.validationMacroF1.map { JSONText.number(Self.round($0)) } ?? "null"),
-                        ("epochs", "\(result.epochs)"),
-                        ("grid", "[" + result.grid.map { JSONText.object([("hidden", "\($0.hidden)"), ("learning_rate", JSONText.number(Double("\($0.learningRate)") ?? 0)), ("validation_macro_f1", JSONText.number(Self.round($0.validationMacroF1)))]) }.joined(separator: ",") + "]"),
-                        ("train", "\(dataset.train.count)"), ("validation", "\(dataset.validation.count)"), ("test", "\(dataset.test.count)"),
-                        ("seconds", JSONText.number((seconds * 10).rounded() / 10)),
+                        ("dataset", JSONText.string(record.dataset)),
+                        ("macro_f1", JSONText.number(record.macroF1)),
+                        ("micro_f1", JSONText.number(record.microF1)),
+                        ("per_class_f1", JSONText.object(record.labels.map { ($0, JSONText.number(record.perClassF1[$0] ?? 0)) })),
+                        ("hidden", "\(record.hidden)"),
+                        ("learning_rate", JSONText.number(record.learningRate)),
+                        ("validation_macro_f1", record.validationMacroF1.map { JSONText.number($0) } ?? "null"),
+                        ("epochs", "\(record.epochs)"),
+                        ("grid", "[" + record.grid.map { JSONText.object([("hidden", "\($0.hidden)"), ("learning_rate", JSONText.number($0.learningRate)), ("validation_macro_f1", JSONText.number($0.validationMacroF1))]) }.joined(separator: ",") + "]"),
+                        ("train", "\(record.train)"), ("validation", "\(record.validation)"), ("test", "\(record.test)"),
+                        ("seconds", JSONText.number(record.seconds)),
                         ("template", JSONText.string(embedder.template.description)),
                         ("pooling", JSONText.string(embedder.pooling.rawValue)),
                     ]))
                 } else {
-                    out.write(Self.pad(dataset.name, 11) + Self.pad(String(format: "%.1f", result.test.macroF1 * 100), 10)
-                              + Self.pad(String(format: "%.1f", result.test.microF1 * 100), 10) + Self.pad("\(result.hidden)", 8)
-                              + Self.pad(String(format: "%g", result.learningRate), 8)
-                              + Self.pad(result.validationMacroF1.map { String(format: "%.1f", $0 * 100) } ?? "-", 8) + String(format: "%.0f", seconds))
+                    out.write(Self.pad(dataset.name, 11) + Self.pad(String(format: "%.1f", record.macroF1 * 100), 10)
+                              + Self.pad(String(format: "%.1f", record.microF1 * 100), 10) + Self.pad("\(record.hidden)", 8)
+                              + Self.pad(String(format: "%g", record.learningRate), 8)
+                              + Self.pad(record.validationMacroF1.map { String(format: "%.1f", $0 * 100) } ?? "-", 8) + String(format: "%.0f", record.seconds))
                 }
                 out.flush()
             }
             out.flush()
         }
-
-        static func round(_ x: Double) -> Double { (x * 10000).rounded() / 10000 }
 
         static func pad(_ s: String, _ width: Int) -> String {
             s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)

@@ -28,17 +28,15 @@ extension Eval {
             for (i, pair) in pairs.enumerated() where row[pair] == nil { row[pair] = i }
             let results = RelationMapping.evaluate(loaded) { vectors.row(row[$0]!) }
             let seconds = Date().timeIntervalSince(started)
-            let terms = results.reduce(0) { $0 + $1.mapping.count }
-            let correct = results.reduce(0) { $0 + $1.correct }
-            let meanOfProblems = results.map(\.accuracy).reduce(0, +) / Double(results.count)
+            let record = EvaluationSuite.record(results)
             var out = OutputStream()
             if json {
                 out.write(JSONText.object([
                     ("dataset", JSONText.string("relation_mapping")),
-                    ("problems", "\(results.count)"), ("terms", "\(terms)"), ("correct", "\(correct)"),
-                    ("accuracy", JSONText.number((Double(correct) / Double(terms) * 10000).rounded() / 10000)),
-                    ("mean_problem_accuracy", JSONText.number((meanOfProblems * 10000).rounded() / 10000)),
-                    ("per_problem", JSONText.object(results.map { ($0.id, JSONText.number(($0.accuracy * 10000).rounded() / 10000)) })),
+                    ("problems", "\(record.problems)"), ("terms", "\(record.terms)"), ("correct", "\(record.correct)"),
+                    ("accuracy", JSONText.number(record.accuracy)),
+                    ("mean_problem_accuracy", JSONText.number(record.meanProblemAccuracy)),
+                    ("per_problem", JSONText.object(results.map { ($0.id, JSONText.number(record.perProblem[$0.id] ?? 0)) })),
                     ("template", JSONText.string(embedder.template.description)),
                     ("pooling", JSONText.string(embedder.pooling.rawValue)),
                     ("seconds", JSONText.number((seconds * 10).rounded() / 10)),
@@ -51,7 +49,7 @@ extension Eval {
                     out.write("\(problem.id)  \(result.correct)/\(result.mapping.count)" + (wrong.isEmpty ? "" : "  wrong: " + wrong.joined(separator: ", ")))
                 }
                 out.write(String(format: "accuracy %.1f%% of %d terms (mean over %d problems %.1f%%), %.1f s",
-                                 Double(correct) / Double(terms) * 100, terms, results.count, meanOfProblems * 100, seconds))
+                                 record.accuracy * 100, record.terms, record.problems, record.meanProblemAccuracy * 100, seconds))
             }
             out.flush()
         }
