@@ -109,3 +109,70 @@ final class PromptEncoderTests: XCTestCase {
         XCTAssertNotEqual(a.parameters.array(), PromptEncoder(rows: 3, width: 4, seed: 6).parameters.array())
     }
 }
+
+/// The encoder with a continuous prompt: token ids past the vocabulary read prompt vectors, and the
+/// backward pass returns dLoss/d(prompt vectors) — checked against finite differences and against the
+/// same prompt spelled with ordinary tokens.
+final class ContinuousPromptTests: XCTestCase {
+    func testPromptVectorGradientsMatchFiniteDifferences() throws {
+        let model = try PretrainedModel.load(from: TestPaths.tinyRoberta)
+        let config = model.config
+        let h = config.hiddenSize, vocabulary = config.vocabSize
+        let encoder = Encoder(config: config, parameters: model.parameters)
+        let embedder = try RelationEmbedder(model: model, template: PromptTemplate("a"), pooling: .averageNoMask)
+        // Two prompts; replace some of their tokens by the prompt vectors 0, 1 and 2.
+        var sequences = try [WordPair("paris", "france"), WordPair("puppy", "dog")].map { try embedder.tokenize($0) }
+        let original = sequences
+        sequences[0][1] = Int32(vocabulary); sequences[0][2] = Int32(vocabulary + 1)
+        sequences[1][1] = Int32(vocabulary); sequences[1][3] = Int32(vocabulary + 2)
+        let soft = TokenBatch(sequences: sequences)
+        let hard = TokenBatch(sequences: original)
+        // Prompt vectors equal to the word rows they replace: the same activations as the hard prompt.
+        let table = model.parameters.pointer + model.parameters.layout.wordEmbeddings
+        let vectors = FloatBuffer(count: 3 * h)
+        for (row, id) in [original[0][1], original[0][2], original[1][3]].enumerated() {
+            vectors.pointer.advanced(by: row * h).update(from: table + Int(id) * h, count: h)
+        }
+        // [1][1] reuses vector 0, so it must be the same token as [0][1] for the comparison to hold.
+        try XCTSkipUnless(original[0][1] == original[1][1], "the template's second token differs between prompts")
+        let activations = EncoderActivations(config: config, keepsAllLayers: true, supportsDropout: false)
+        encoder.forward(hard, activations: activations)
+        let hardStates = activations.lastHiddenState.array(0 ..< hard.tokenCount * h)
+        encoder.forward(soft, activations: activations, promptVectors: vectors.pointer)
+        XCTAssertEqual(activations.lastHiddenState.array(0 ..< soft.tokenCount * h), hardStates)
+
+        // Now move the vectors away from the word rows and check the gradient.
+        for i in 0 ..< vectors.count { vectors.pointer[i] += Float(sin(Double(i) * 0.7)) * 0.05 }
+        let weights = (0 ..< 2 * h).map { Float(cos(Double($0) * 1.1) + 0.2) }
+        let pooled = FloatBuffer(count: 2 * h)
+        func f() -> Double {
+            encoder.forward(soft, activations: activations, promptVectors: vectors.pointer)
+            _ = Pooling.averageNoMask.pool(batch: soft, states: activations.lastHiddenState.pointer,
+                                           maskTokenID: model.tokenizer.maskTokenID, hidden: h, out: pooled.pointer)
+            return (0 ..< weights.count).reduce(0.0) { $0 + Double(weights[$1]) * Double(pooled.pointer[$1]) }
+        }
+        _ = f()
+        let dStates = FloatBuffer(count: soft.tokenCount * h)
+        Pooling.averageNoMask.backward(batch: soft, dOut: weights, maskTokenID: model.tokenizer.maskTokenID, hidden: h,
+                                       dStates: dStates.pointer)
+        let gradients = Parameters(layout: model.parameters.layout)
+        let dVectors = FloatBuffer(count: vectors.count)
+        encoder.backward(soft, activations: activations, dLastHidden: dStates.pointer, gradients: gradients,
+                         workspace: BackwardWorkspace(), dPromptVectors: dVectors.pointer)
+        var checked = 0
+        for index in 0 ..< vectors.count where index % 3 == 0 {
+            let value = vectors.pointer[index]
+            let eps: Float = 1e-2
+            vectors.pointer[index] = value + eps
+            let plus = f()
+            vectors.pointer[index] = value - eps
+            let minus = f()
+            vectors.pointer[index] = value
+            let numeric = (plus - minus) / Double(2 * eps)
+            XCTAssertEqual(Double(dVectors.pointer[index]), numeric, accuracy: 2e-3 + 2e-2 * abs(numeric), "vector entry \(index)")
+            checked += 1
+        }
+        XCTAssertEqual(checked, 32)
+        XCTAssertGreaterThan(dVectors.array().map(abs).max() ?? 0, 1e-3)
+    }
+}

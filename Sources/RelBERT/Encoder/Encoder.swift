@@ -11,7 +11,10 @@ public struct Encoder: Sendable {
 
     /// Runs the embeddings and every layer; the result is `activations.lastHiddenState`, `[T, H]`.
     /// With `dropout` (training), `activations` must have been made with `supportsDropout`.
-    public func forward(_ batch: TokenBatch, activations: EncoderActivations, dropout: DropoutSettings? = nil) {
+    /// `promptVectors` (`[k, H]`): the input vectors of a continuous prompt, addressed by token ids
+    /// `vocabSize ..< vocabSize + k` (see ``Embeddings``). Without it every id must be in the vocabulary.
+    public func forward(_ batch: TokenBatch, activations: EncoderActivations, dropout: DropoutSettings? = nil,
+                        promptVectors: UnsafePointer<Float>? = nil) {
         precondition(dropout == nil || activations.supportsDropout, "dropout needs EncoderActivations(supportsDropout: true)")
         precondition(dropout == nil || dropout!.exampleIDs.count == batch.sequenceCount, "one dropout example id per sequence")
         let h = config.hiddenSize, inter = config.intermediateSize, heads = config.numAttentionHeads
@@ -30,7 +33,8 @@ public struct Encoder: Sendable {
                                    wordTable: w + layout.wordEmbeddings,
                                    positionTable: w + layout.positionEmbeddings,
                                    typeRow: w + layout.tokenTypeEmbeddings,
-                                   firstPosition: config.firstPositionID, hidden: h)
+                                   firstPosition: config.firstPositionID, hidden: h,
+                                   vocabulary: config.vocabSize, promptVectors: promptVectors)
             }
             LayerNorm.forward(out: activations.embeddingOutput.pointer,
                               mean: activations.embeddingMean.pointer, rstd: activations.embeddingRstd.pointer,
@@ -124,8 +128,10 @@ public struct Encoder: Sendable {
     /// layer's output) through every layer and the embeddings, adding every parameter's gradient into
     /// `gradients` (same layout as the parameters). `activations` must hold the forward pass of the same
     /// batch with `keepsAllLayers`.
+    /// `dPromptVectors` (`[k, H]`), with a continuous prompt: dLoss/d(prompt vectors) is added there.
     public func backward(_ batch: TokenBatch, activations: EncoderActivations, dLastHidden: UnsafePointer<Float>,
-                         gradients: Parameters, workspace: BackwardWorkspace) {
+                         gradients: Parameters, workspace: BackwardWorkspace,
+                         dPromptVectors: UnsafeMutablePointer<Float>? = nil) {
         precondition(activations.keepsAllLayers, "backward needs the activations of every layer")
         let h = config.hiddenSize, inter = config.intermediateSize, heads = config.numAttentionHeads
         let t = batch.tokenCount
@@ -206,7 +212,8 @@ public struct Encoder: Sendable {
                 guard let idBase = ids.baseAddress else { return }
                 Embeddings.backward(dWordTable: g + layout.wordEmbeddings, dPositionTable: g + layout.positionEmbeddings,
                                     dTypeRow: g + layout.tokenTypeEmbeddings, dOut: dResidual, tokenIDs: idBase,
-                                    starts: starts, firstPosition: config.firstPositionID, hidden: h)
+                                    starts: starts, firstPosition: config.firstPositionID, hidden: h,
+                                    vocabulary: config.vocabSize, dPromptVectors: dPromptVectors)
             }
         }
     }

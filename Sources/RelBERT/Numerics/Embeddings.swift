@@ -1,5 +1,9 @@
 /// The input embeddings: word + position + token type (type 0 for every token: RelBERT prompts are
 /// single sequences). Layer normalisation follows, done by the caller.
+///
+/// Continuous prompts: a token id at or above `vocabulary` stands for row `id - vocabulary` of
+/// `promptVectors` instead of a row of the word table (P-tuning's trigger positions); its gradient goes
+/// to `dPromptVectors`.
 public enum Embeddings {
     public static func forward(out: UnsafeMutablePointer<Float>,
                                tokenIDs: UnsafePointer<Int32>,
@@ -7,11 +11,14 @@ public enum Embeddings {
                                wordTable: UnsafePointer<Float>,
                                positionTable: UnsafePointer<Float>,
                                typeRow: UnsafePointer<Float>,
-                               firstPosition: Int, hidden: Int) {
+                               firstPosition: Int, hidden: Int,
+                               vocabulary: Int = .max, promptVectors: UnsafePointer<Float>? = nil) {
         for s in 0 ..< starts.count - 1 {
             for t in starts[s] ..< starts[s + 1] {
                 let position = firstPosition + (t - starts[s])
-                let w = wordTable + Int(tokenIDs[t]) * hidden
+                let id = Int(tokenIDs[t])
+                precondition(id < vocabulary || promptVectors != nil, "token id \(id) is outside the vocabulary and no prompt vectors were given")
+                let w = id < vocabulary ? wordTable + id * hidden : promptVectors! + (id - vocabulary) * hidden
                 let p = positionTable + position * hidden
                 let o = out + t * hidden
                 for i in 0 ..< hidden { o[i] = w[i] + p[i] + typeRow[i] }
@@ -23,11 +30,17 @@ public enum Embeddings {
     public static func backward(dWordTable: UnsafeMutablePointer<Float>, dPositionTable: UnsafeMutablePointer<Float>,
                                 dTypeRow: UnsafeMutablePointer<Float>,
                                 dOut: UnsafePointer<Float>, tokenIDs: UnsafePointer<Int32>,
-                                starts: UnsafeBufferPointer<Int>, firstPosition: Int, hidden: Int) {
+                                starts: UnsafeBufferPointer<Int>, firstPosition: Int, hidden: Int,
+                               vocabulary: Int = .max, dPromptVectors: UnsafeMutablePointer<Float>? = nil) {
         for s in 0 ..< starts.count - 1 {
             for t in starts[s] ..< starts[s + 1] {
                 let g = dOut + t * hidden
-                Vector.axpy(1, g, into: dWordTable + Int(tokenIDs[t]) * hidden, count: hidden)
+                let id = Int(tokenIDs[t])
+                if id < vocabulary {
+                    Vector.axpy(1, g, into: dWordTable + id * hidden, count: hidden)
+                } else if let dPromptVectors {
+                    Vector.axpy(1, g, into: dPromptVectors + (id - vocabulary) * hidden, count: hidden)
+                }
                 Vector.axpy(1, g, into: dPositionTable + (firstPosition + t - starts[s]) * hidden, count: hidden)
                 Vector.axpy(1, g, into: dTypeRow, count: hidden)
             }
