@@ -74,8 +74,15 @@ final class EvalAllCommandTests: XCTestCase {
 
         // The report shows this model's figures beside the paper's, and links plots that are valid SVG.
         let markdown = try String(contentsOf: report.appendingPathComponent("report.md"), encoding: .utf8)
-        let u2 = try XCTUnwrap(accuracy("u2", "test", "forward"))
-        XCTAssertTrue(markdown.contains(String(format: "**%.1f**", u2 * 100)), markdown)
+        // eval analogy's own table (one decimal of the unrounded accuracy) shows the same figures.
+        let table = try CLIRunner.run(["eval", "analogy", "--model", model, "--cache-dir", cache])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        let rows = table.lines.filter { $0.hasSuffix("%") && $0.contains("/test") }
+        XCTAssertEqual(rows.count, 4, table.stdout)
+        for line in rows {
+            let printed = try XCTUnwrap(line.split(separator: " ").last).dropLast()
+            XCTAssertTrue(markdown.contains("**\(printed)**"), "\(line) not in the report")
+        }
         XCTAssertTrue(markdown.contains("| 66.2 |"), "the paper's U2 figure")
         XCTAssertTrue(markdown.contains("| EVALution | **"), markdown)
         XCTAssertTrue(markdown.contains("| 68.4 | 69.6 |"), "the paper's EVALution F1")
@@ -91,6 +98,15 @@ final class EvalAllCommandTests: XCTestCase {
         let path = try XCTUnwrap(training.components(separatedBy: "<path d=\"").dropFirst().first)
         XCTAssertEqual(path.prefix { $0 != "\"" }.filter { $0 == "M" || $0 == "L" }.count, steps)
         XCTAssertGreaterThan(steps, 3)
+
+        // eval report renders the same report again from results.json alone.
+        let again = work.appendingPathComponent("again")
+        let rendered = try CLIRunner.run(["eval", "report", "--results", report.appendingPathComponent("results.json").path,
+                                          "--output", again.path])
+        XCTAssertEqual(rendered.status, 0, rendered.stderr)
+        XCTAssertEqual(try String(contentsOf: again.appendingPathComponent("report.md"), encoding: .utf8), markdown)
+        XCTAssertEqual(try Data(contentsOf: again.appendingPathComponent("training.svg")),
+                       try Data(contentsOf: report.appendingPathComponent("training.svg")))
     }
 
     func testBadInputGetsAClearError() throws {

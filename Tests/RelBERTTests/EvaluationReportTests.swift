@@ -38,8 +38,8 @@ final class EvaluationReportTests: XCTestCase {
             let value = try XCTUnwrap(rect.components(separatedBy: "height=\"").dropFirst().first?.prefix { $0 != "\"" })
             return try XCTUnwrap(Double(String(value)))
         }
-        let quarter = try height("mine, A: 25"), half = try height("mine, B: 50")
-        let full = try height("theirs &lt;&amp;&gt;, A: 100")
+        let quarter = try height("mine, A: 25.0"), half = try height("mine, B: 50.0")
+        let full = try height("theirs &lt;&amp;&gt;, A: 100.0")
         XCTAssertEqual(half / quarter, 2, accuracy: 0.02)
         XCTAssertEqual(full / quarter, 4, accuracy: 0.02)
         XCTAssertFalse(svg.contains("theirs &lt;&amp;&gt;, B"), "a missing value draws no bar")

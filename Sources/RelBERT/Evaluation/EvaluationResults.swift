@@ -23,7 +23,10 @@ public struct EvaluationResults: Codable, Sendable, Equatable {
         public var direction: String
         public var questions: Int
         public var correct: Int
+        /// correct / questions, rounded to 4 decimals.
         public var accuracy: Double
+        /// correct / questions, unrounded: what tables print with one decimal, as `eval analogy` does.
+        public var exactAccuracy: Double { questions == 0 ? 0 : Double(correct) / Double(questions) }
     }
 
     public struct Classification: Codable, Sendable, Equatable {
@@ -82,9 +85,9 @@ public struct EvaluationResults: Codable, Sendable, Equatable {
     /// 4 decimals, the precision of every figure in `results.json` and in the commands' JSON lines.
     public static func rounded(_ x: Double) -> Double { (x * 10000).rounded() / 10000 }
 
-    /// The forward test accuracy of `dataset`, the paper's headline figure.
+    /// The forward test accuracy of `dataset` (the paper's headline figure), unrounded.
     public func analogyAccuracy(_ dataset: String, split: String = "test", direction: String = "forward") -> Double? {
-        analogy.first { $0.dataset == dataset && $0.split == split && $0.direction == direction }?.accuracy
+        analogy.first { $0.dataset == dataset && $0.split == split && $0.direction == direction }?.exactAccuracy
     }
 
     public func encoded() throws -> Data {

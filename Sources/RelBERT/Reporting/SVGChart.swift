@@ -40,8 +40,8 @@ public enum SVGChart {
                 let h = max(0, min(value, yMaximum)) / yMaximum * plotHeight
                 let x = groupLeft + Double(s) * barWidth
                 svg += rect(x: x, y: top + plotHeight - h, width: barWidth - 1, height: h, fill: one.color,
-                            tooltip: "\(one.name), \(category): \(format(value))")
-                svg += text(format(value), x: x + barWidth / 2, y: top + plotHeight - h - 3, size: 9, anchor: "middle")
+                            tooltip: "\(one.name), \(category): \(String(format: "%.1f", value))")
+                svg += text(String(format: "%.1f", value), x: x + barWidth / 2, y: top + plotHeight - h - 3, size: 9, anchor: "middle")
             }
             svg += text(category, x: left + (Double(c) + 0.5) * group, y: top + plotHeight + 16, size: 12, anchor: "middle")
         }

@@ -5,7 +5,7 @@ import RelBERT
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate relation embeddings.",
-        subcommands: [Analogy.self, Classify.self, Mapping.self, All.self])
+        subcommands: [Analogy.self, Classify.self, Mapping.self, All.self, Report.self])
 }
 
 extension Eval {

@@ -53,18 +53,22 @@ extension Eval {
             let folder = URL(fileURLWithPath: output)
             let files = try EvaluationReport(results: results, references: referenceFigures, trainingLog: log).write(to: folder)
             var out = OutputStream()
-            out.write(summary(results))
+            out.write(Self.summary(results))
             out.write("wrote " + files.map { folder.appendingPathComponent($0).path }.joined(separator: ", "))
             out.flush()
         }
 
         private func trainingLogEntries() throws -> [TrainingLog.Entry] {
+            try Self.trainingLogEntries(explicit: trainingLog, model: options.model)
+        }
+
+        static func trainingLogEntries(explicit trainingLog: String?, model path: String) throws -> [TrainingLog.Entry] {
             if let trainingLog {
                 let entries = TrainingLog.read(URL(fileURLWithPath: trainingLog))
                 guard !entries.isEmpty else { throw ValidationError("no training log entries in \(trainingLog)") }
                 return entries
             }
-            let model = URL(fileURLWithPath: options.model)
+            let model = URL(fileURLWithPath: path)
             for candidate in [model.appendingPathComponent("train_log.jsonl"),
                               model.deletingLastPathComponent().appendingPathComponent("train_log.jsonl")] {
                 let entries = TrainingLog.read(candidate)
@@ -74,7 +78,7 @@ extension Eval {
         }
 
         /// The headline figures, one line per family, as the other eval commands print them.
-        private func summary(_ r: EvaluationResults) -> String {
+        static func summary(_ r: EvaluationResults) -> String {
             let analogy = ["u2", "u4", "google", "bats"].map { "\($0) \(EvaluationReport.percent(r.analogyAccuracy($0)))" }
             var lines = ["analogy (test, forward, %): " + analogy.joined(separator: ", ")]
             if !r.classification.isEmpty {
@@ -89,6 +93,41 @@ extension Eval {
                                 r.timings.totalSeconds, r.timings.embeddingSeconds, r.timings.pairsEmbedded,
                                 r.timings.distinctPairs, r.timings.classificationSeconds))
             return lines.joined(separator: "\n")
+        }
+    }
+}
+
+extension Eval {
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write report.md and the plots again from an existing results.json (no evaluation is run).",
+            discussion: "For new reference figures, or a report lost from its folder: the figures come from --results as they are.")
+
+        @Option(help: "A results.json written by eval all.") var results: String
+        @Option(help: "Where to write report.md, the plots and a copy of results.json.") var output: String
+        @Option(help: "Published figures to compare with.") var references = "data/reference_figures.json"
+        @Option(name: .customLong("training-log"), help: "The model's train_log.jsonl. Default: beside the model named in results.json, if present.")
+        var trainingLog: String?
+
+        func run() throws {
+            let url = URL(fileURLWithPath: results)
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw ValidationError("cannot read \(results)")
+            }
+            let decoded: EvaluationResults
+            do {
+                decoded = try EvaluationResults.decode(data)
+            } catch {
+                throw ValidationError("\(results) is not a results.json written by eval all: \(error)")
+            }
+            let log = try Eval.All.trainingLogEntries(explicit: trainingLog, model: decoded.model.path)
+            let folder = URL(fileURLWithPath: output)
+            let files = try EvaluationReport(results: decoded, references: ReferenceFigures.load(from: URL(fileURLWithPath: references)),
+                                             trainingLog: log).write(to: folder)
+            var out = OutputStream()
+            out.write(Eval.All.summary(decoded))
+            out.write("wrote " + files.map { folder.appendingPathComponent($0).path }.joined(separator: ", "))
+            out.flush()
         }
     }
 }
