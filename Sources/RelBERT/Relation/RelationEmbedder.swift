@@ -128,6 +128,8 @@ public enum EmbeddingError: Error, CustomStringConvertible, Equatable {
     case templateWithoutMask(template: String)
     case maskTruncated(String)
     case invalidMaxLength(Int)
+    case triggerTruncated(String)
+    case wordContainsMask(WordPair)
 
     public var description: String {
         switch self {
@@ -135,6 +137,8 @@ public enum EmbeddingError: Error, CustomStringConvertible, Equatable {
         case .templateWithoutMask(let template): return "pooling 'mask' needs a template with <mask>: \"\(template)\""
         case .maskTruncated(let what): return "the prompt for \(what) was truncated before its mask token; pooling 'mask' cannot use it (a longer --max-length, or another pooling, can)"
         case .invalidMaxLength(let n): return "max length \(n) is too small (at least 3)"
+        case .triggerTruncated(let what): return "the prompt for \(what) was truncated before its last trigger (a longer --max-length can)"
+        case .wordContainsMask(let pair): return "pair \(pair) contains the mask token, which marks trigger positions"
         }
     }
 }
