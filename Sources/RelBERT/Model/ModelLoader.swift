@@ -10,6 +10,8 @@ public struct PretrainedModel: Sendable {
     public let tokenizer: any Tokenizer
     /// The original `config.json` bytes, so a checkpoint keeps the fields we do not model.
     public let originalConfigJSON: Data
+    /// A prompt found by `relbert prompt search` (`prompt.json`), used instead of a template when present.
+    public var prompt: LearnedPrompt? = nil
 
     public var encoder: Encoder { Encoder(config: config, parameters: parameters) }
 
@@ -33,8 +35,10 @@ public struct PretrainedModel: Sendable {
             throw .malformedConfig(path: configURL.path,
                                    reason: "the tokenizer has \(tokenizer.vocabularySize) tokens but vocab_size is \(config.vocabSize)")
         }
-        return PretrainedModel(directory: directory, config: config, parameters: parameters,
-                               tokenizer: tokenizer, originalConfigJSON: configData)
+        var model = PretrainedModel(directory: directory, config: config, parameters: parameters,
+                                    tokenizer: tokenizer, originalConfigJSON: configData)
+        model.prompt = try LearnedPrompt.load(from: directory, hidden: config.hiddenSize, vocabulary: config.vocabSize)
+        return model
     }
 }
 

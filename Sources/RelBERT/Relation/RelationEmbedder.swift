@@ -13,11 +13,24 @@ public final class RelationEmbedder: @unchecked Sendable {
     public let pooling: Pooling
     public let maxLength: Int
     public let threads: Int
+    /// A learned prompt, used instead of `template` (which then only describes it).
+    public let learnedPrompt: LearnedPrompt?
     private let workspaces: [EncoderActivations]
 
+    /// The embedder of a model's learned prompt (`model.prompt`), with `pooling`.
+    public convenience init(model: PretrainedModel, learnedPrompt: LearnedPrompt, pooling: Pooling,
+                            maxLength: Int = 64, threads: Int = 1) throws(EmbeddingError) {
+        guard pooling != .mask else { throw .templateWithoutMask(template: learnedPrompt.templateText) }
+        // The description is a valid custom template by construction (it has <subj> and <obj>).
+        let described = (try? PromptTemplate(learnedPrompt.templateText)) ?? PromptTemplate.default
+        try self.init(model: model, template: described, pooling: pooling, maxLength: maxLength, threads: threads,
+                      learnedPrompt: learnedPrompt)
+    }
+
     public init(model: PretrainedModel, template: PromptTemplate, pooling: Pooling,
-                maxLength: Int = 64, threads: Int = 1) throws(EmbeddingError) {
-        if pooling == .mask, !template.hasMask {
+                maxLength: Int = 64, threads: Int = 1, learnedPrompt: LearnedPrompt? = nil) throws(EmbeddingError) {
+        self.learnedPrompt = learnedPrompt
+        if pooling == .mask, !template.hasMask || learnedPrompt != nil {
             throw .templateWithoutMask(template: template.text)
         }
         guard maxLength >= 3 else { throw .invalidMaxLength(maxLength) }
@@ -38,12 +51,16 @@ public final class RelationEmbedder: @unchecked Sendable {
 
     /// The filled prompt for a pair.
     public func prompt(for pair: WordPair) -> String {
-        template.fill(pair, maskToken: model.tokenizer.maskToken)
+        if let learnedPrompt { return learnedPrompt.shape.text(for: pair, maskToken: model.tokenizer.maskToken) }
+        return template.fill(pair, maskToken: model.tokenizer.maskToken)
     }
 
     /// Token ids of a pair's prompt (with special tokens, truncated to `maxLength`).
     public func tokenize(_ pair: WordPair) throws(EmbeddingError) -> [Int32] {
         try Self.validate(pair)
+        if let learnedPrompt {
+            return try learnedPrompt.tokenize(pair, tokenizer: model.tokenizer, vocabulary: model.config.vocabSize, maxLength: maxLength)
+        }
         return model.tokenizer.encode(prompt(for: pair), maxLength: maxLength).ids
     }
 
@@ -84,7 +101,13 @@ public final class RelationEmbedder: @unchecked Sendable {
             let range = shards[index]
             let shard = batch.slice(range)
             let activations = self.workspaces[index]
-            self.model.encoder.forward(shard, activations: activations)
+            if let prompt = self.learnedPrompt, prompt.kind == .continuous {
+                prompt.vectors.withUnsafeBufferPointer { vectors in
+                    self.model.encoder.forward(shard, activations: activations, promptVectors: vectors.baseAddress)
+                }
+            } else {
+                self.model.encoder.forward(shard, activations: activations)
+            }
             let states = activations.lastHiddenState.pointer
             for s in 0 ..< shard.sequenceCount {
                 let ok = self.pooling.pool(states: states + shard.starts[s] * self.dimension,

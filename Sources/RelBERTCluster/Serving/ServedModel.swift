@@ -20,6 +20,10 @@ final class ServedModel {
 
     init(directory: URL, generation: UInt64, jobID: String?, maxLength: Int = 64) throws {
         model = try PretrainedModel.load(from: directory)
+        if let learned = model.prompt {
+            // The workers would need the prompt's vectors or triggers in worker.Load; not built yet.
+            throw ServingError.badModel("\(directory.path) has a learned prompt (\(learned.method), \(learned.kind.rawValue)); serving learned prompts is not supported yet: use relbert embed / eval, or a model with a manual template")
+        }
         template = try PromptTemplate(model.config.relbert?.template ?? PromptTemplate.defaultName)
         let poolingName = model.config.relbert?.aggregationMode ?? Pooling.averageNoMask.rawValue
         guard let pooling = Pooling(rawValue: poolingName) else {

@@ -7,7 +7,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Model folder in the Hugging Face layout (config.json, model.safetensors, tokenizer files).")
     var model: String = "models/all-MiniLM-L6-v2"
 
-    @Option(help: "Prompt template: a, b, c, d, e, or a custom text with <subj>, <obj> and <mask>. Default: the model's own, else d.")
+    @Option(help: "Prompt template: a, b, c, d, e, or a custom text with <subj>, <obj> and <mask>. Default: the model's learned prompt or own template, else d.")
     var template: String?
 
     @Option(help: "Pooling: average_no_mask, average or mask. Default: the model's own, else average_no_mask.")
@@ -33,6 +33,14 @@ struct ModelOptions: ParsableArguments {
     /// Loads the model and builds the embedder these options describe.
     func makeEmbedder() throws -> RelationEmbedder {
         let loaded = try PretrainedModel.load(from: URL(fileURLWithPath: model))
+        if let learned = loaded.prompt, template == nil {
+            // A model folder with a learned prompt uses it unless a template is asked for.
+            let poolingName = pooling ?? loaded.config.relbert?.aggregationMode ?? Pooling.average.rawValue
+            guard let mode = Pooling(rawValue: poolingName) else {
+                throw ValidationError("unknown pooling '\(poolingName)': use \(Pooling.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return try RelationEmbedder(model: loaded, learnedPrompt: learned, pooling: mode, maxLength: maxLength, threads: threadCount)
+        }
         let templateText = template ?? loaded.config.relbert?.template ?? PromptTemplate.defaultName
         let poolingName = pooling ?? loaded.config.relbert?.aggregationMode ?? Pooling.averageNoMask.rawValue
         guard let mode = Pooling(rawValue: poolingName) else {

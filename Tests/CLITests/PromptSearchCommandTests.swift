@@ -1,0 +1,68 @@
+import Foundation
+import RelBERT
+@testable import RelBERTCluster
+import XCTest
+
+/// `relbert prompt search --method ptuning` on the tiny RoBERTa: the model folder it writes is used,
+/// unchanged, by `embed` and `eval`; a broken prompt file is refused with its path named; serving
+/// refuses a learned prompt plainly (not built yet).
+final class PromptSearchCommandTests: XCTestCase {
+    let tiny = CLIRunner.root.appendingPathComponent("Tests/Fixtures/tiny-roberta").path
+
+    func testPTuningWritesAModelThatEmbedAndEvalUse() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("prompt-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let output = work.appendingPathComponent("model")
+        let search = try CLIRunner.run(["prompt", "search", "--method", "ptuning", "--model", tiny, "--output", output.path,
+                                        "--epochs", "1", "--before", "2", "--between", "1", "--after", "1", "--threads", "1"])
+        XCTAssertEqual(search.status, 0, search.stderr)
+        XCTAssertTrue(search.stdout.contains("learned 2/1/1"), search.stdout)
+        for file in ["prompt.json", "prompt.safetensors", "prompt_search.json", "model.safetensors", "config.json", "vocab.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent(file).path), file)
+        }
+        let model = try PretrainedModel.load(from: output)
+        let prompt = try XCTUnwrap(model.prompt)
+        XCTAssertEqual(prompt.kind, .continuous)
+        XCTAssertEqual(prompt.vectors.count, 4 * model.config.hiddenSize)
+        XCTAssertEqual(model.config.relbert?.aggregationMode, "average")
+        // The base weights are copied unchanged.
+        XCTAssertEqual(try Data(contentsOf: output.appendingPathComponent("model.safetensors")),
+                       try Data(contentsOf: URL(fileURLWithPath: tiny).appendingPathComponent("model.safetensors")))
+
+        // embed uses the prompt: the vector equals the library's, and differs from the base model's template d.
+        let embedded = try CLIRunner.run(["embed", "--model", output.path, "--format", "jsonl"], stdin: Data("paris\tfrance\n".utf8))
+        XCTAssertEqual(embedded.status, 0, embedded.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(embedded.lines[0].utf8)) as! [String: Any]
+        let vector = try XCTUnwrap(object["embedding"] as? [Double]).map(Float.init)
+        let embedder = try RelationEmbedder(model: model, learnedPrompt: prompt, pooling: .average)
+        let expected = try embedder.embed([WordPair("paris", "france")]).values
+        XCTAssertEqual(vector.count, expected.count)
+        for (a, b) in zip(vector, expected) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        let base = try CLIRunner.run(["embed", "--model", tiny, "--format", "jsonl"], stdin: Data("paris\tfrance\n".utf8))
+        XCTAssertNotEqual(base.lines.first, embedded.lines.first)
+
+        let eval = try CLIRunner.run(["eval", "analogy", "--model", output.path, "--json", "--cache-dir", work.appendingPathComponent("cache").path,
+                                      "--dataset", "data/analogy_questions/u2/test.jsonl"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        XCTAssertTrue(eval.lines[0].contains("ptuning 2/1/1"), eval.lines[0])
+
+        // Serving says plainly that it cannot serve a learned prompt yet.
+        XCTAssertThrowsError(try ServedModel(directory: output, generation: 1, jobID: nil)) { error in
+            XCTAssertTrue("\(error)".contains("learned prompt"), "\(error)")
+        }
+
+        // A truncated prompt file is refused with its path.
+        let vectors = output.appendingPathComponent("prompt.safetensors")
+        let bytes = try Data(contentsOf: vectors)
+        try bytes.prefix(bytes.count - 8).write(to: vectors)
+        let broken = try CLIRunner.run(["embed", "--model", output.path], stdin: Data("paris\tfrance\n".utf8))
+        XCTAssertNotEqual(broken.status, 0)
+        XCTAssertTrue(broken.stderr.contains("prompt.safetensors"), broken.stderr)
+    }
+
+    func testAutoPromptIsRefusedPlainly() throws {
+        let result = try CLIRunner.run(["prompt", "search", "--method", "autoprompt", "--output", "/tmp/never"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("not implemented yet"), result.stderr)
+    }
+}
