@@ -46,6 +46,21 @@ final class PromptSearchCommandTests: XCTestCase {
         XCTAssertEqual(eval.status, 0, eval.stderr)
         XCTAssertTrue(eval.lines[0].contains("ptuning 2/1/1"), eval.lines[0])
 
+        // Fine-tuning with the learned prompt: the trained folder keeps it, and embed uses it.
+        let trained = work.appendingPathComponent("trained")
+        let train = try CLIRunner.run(["train", "--model", output.path, "--template", "learned", "--pooling", "average",
+                                       "--epochs", "1", "--threads", "2", "--no-eval", "--output", trained.path])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let tuned = try PretrainedModel.load(from: trained.appendingPathComponent("model"))
+        XCTAssertEqual(tuned.prompt, prompt)
+        XCTAssertNotEqual(tuned.parameters.storage.array(), model.parameters.storage.array(), "the language model was fine-tuned")
+        let tunedEmbedding = try CLIRunner.run(["embed", "--model", trained.appendingPathComponent("model").path], stdin: Data("paris\tfrance\n".utf8))
+        XCTAssertEqual(tunedEmbedding.status, 0, tunedEmbedding.stderr)
+        let noPrompt = try CLIRunner.run(["train", "--model", tiny, "--template", "learned", "--pooling", "average", "--epochs", "1",
+                                          "--no-eval", "--output", work.appendingPathComponent("never").path])
+        XCTAssertNotEqual(noPrompt.status, 0)
+        XCTAssertTrue(noPrompt.stderr.contains("needs a model folder with a learned prompt"), noPrompt.stderr)
+
         // Serving says plainly that it cannot serve a learned prompt yet.
         XCTAssertThrowsError(try ServedModel(directory: output, generation: 1, jobID: nil)) { error in
             XCTAssertTrue("\(error)".contains("learned prompt"), "\(error)")

@@ -72,8 +72,16 @@ public enum Checkpoint {
         }
         // config.json: the original fields, ours on top.
         var config = model.config
-        config.relbert = RelBERTSettings(template: (try? PromptTemplate(configuration.template))?.text ?? configuration.template,
+        let learned = configuration.template == TrainingConfiguration.learnedTemplate ? model.prompt : nil
+        config.relbert = RelBERTSettings(template: learned?.templateText ?? (try? PromptTemplate(configuration.template))?.text ?? configuration.template,
                                          aggregationMode: configuration.pooling)
+        if let learned {
+            do {
+                try learned.write(to: folder, hidden: model.config.hiddenSize)
+            } catch {
+                throw .checkpoint("cannot write the learned prompt into \(folder.path): \(error)")
+            }
+        }
         let original = (try? JSONSerialization.jsonObject(with: model.originalConfigJSON)) as? [String: Any] ?? [:]
         try writeJSON(config.jsonObject(mergingInto: original), to: folder.appendingPathComponent("config.json"))
         try writeEncodable(configuration, to: folder.appendingPathComponent("finetuning_config.json"))

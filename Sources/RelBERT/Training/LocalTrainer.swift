@@ -28,7 +28,8 @@ public final class LocalTrainer: StepExecutor, @unchecked Sendable {
         self.optimizer = AdamW(parameterCount: model.parameters.layout.totalCount, settings: optimizer)
         let encoder = Encoder(config: model.config, parameters: model.parameters)
         self.workers = (0 ..< max(1, settings.threads)).map { _ in
-            ShardWorker(encoder: encoder, pooling: pooling, maskTokenID: model.tokenizer.maskTokenID)
+            ShardWorker(encoder: encoder, pooling: pooling, maskTokenID: model.tokenizer.maskTokenID,
+                        promptVectors: model.prompt?.kind == .continuous ? model.prompt?.vectors : nil)
         }
     }
 

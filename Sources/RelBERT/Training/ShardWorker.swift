@@ -18,7 +18,12 @@ public final class ShardWorker: @unchecked Sendable {
     /// Word-table rows this shard's gradients touch since the last `clearGradients()`.
     public private(set) var touchedTokens = Set<Int32>()
 
-    public init(encoder: Encoder, pooling: Pooling, maskTokenID: Int32) {
+    /// The vectors of a continuous learned prompt (`[triggers, H]`, fixed while the model trains),
+    /// read for token ids past the vocabulary.
+    public let promptVectors: [Float]?
+
+    public init(encoder: Encoder, pooling: Pooling, maskTokenID: Int32, promptVectors: [Float]? = nil) {
+        self.promptVectors = promptVectors
         self.encoder = encoder
         self.pooling = pooling
         self.maskTokenID = maskTokenID
@@ -30,7 +35,11 @@ public final class ShardWorker: @unchecked Sendable {
     /// Returns the index of a sequence that could not be pooled (mask pooling, truncated mask), if any.
     public func forward(_ batch: TokenBatch, dropout: DropoutSettings?, into out: UnsafeMutablePointer<Float>) -> Int? {
         self.batch = batch
-        encoder.forward(batch, activations: activations, dropout: dropout)
+        if let promptVectors {
+            promptVectors.withUnsafeBufferPointer { encoder.forward(batch, activations: activations, dropout: dropout, promptVectors: $0.baseAddress) }
+        } else {
+            encoder.forward(batch, activations: activations, dropout: dropout)
+        }
         return pooling.pool(batch: batch, states: activations.lastHiddenState.pointer, maskTokenID: maskTokenID,
                             hidden: encoder.config.hiddenSize, out: out)
     }
@@ -42,7 +51,8 @@ public final class ShardWorker: @unchecked Sendable {
         pooling.backward(batch: batch, dOut: dEmbeddings, maskTokenID: maskTokenID, hidden: h, dStates: dStates.pointer)
         encoder.backward(batch, activations: activations, dLastHidden: dStates.pointer, gradients: gradients,
                          workspace: workspace)
-        touchedTokens.formUnion(batch.tokenIDs)
+        let vocabulary = Int32(encoder.config.vocabSize)
+        touchedTokens.formUnion(batch.tokenIDs.lazy.filter { $0 < vocabulary })   // trigger ids have no word-table row
     }
 
     /// Records rows of the word table that another shard's gradients, summed into this one, touched.

@@ -16,6 +16,8 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
     public var tripletsPerRelation: Int = 4
     public var parentTriples: Bool = true
     public var template: String = "a"
+    /// The `template` value that trains with the model folder's learned prompt (`prompt.json`).
+    public static let learnedTemplate = "learned"
     public var pooling: String = "mask"
     public var maxLength: Int = 64
     public var seed: UInt64 = 0

@@ -69,8 +69,19 @@ public final class TrainingRun {
         guard let pooling = Pooling(rawValue: configuration.pooling) else {
             throw TrainingError.invalidSettings("unknown pooling '\(configuration.pooling)'")
         }
-        embedder = try RelationEmbedder(model: model, template: PromptTemplate(configuration.template), pooling: pooling,
-                                        maxLength: configuration.maxLength, threads: self.threads)
+        if configuration.template == TrainingConfiguration.learnedTemplate {
+            guard let learned = model.prompt else {
+                throw TrainingError.invalidSettings("--template learned needs a model folder with a learned prompt (relbert prompt search); \(modelDirectory.path) has none")
+            }
+            guard executor == nil else {
+                throw TrainingError.invalidSettings("a learned prompt trains in one process only (--threads), not on the cluster yet")
+            }
+            embedder = try RelationEmbedder(model: model, learnedPrompt: learned, pooling: pooling,
+                                            maxLength: configuration.maxLength, threads: self.threads)
+        } else {
+            embedder = try RelationEmbedder(model: model, template: PromptTemplate(configuration.template), pooling: pooling,
+                                            maxLength: configuration.maxLength, threads: self.threads)
+        }
         do {
             dataset = try SemEvalDataset.load(directory: dataDirectory.appendingPathComponent("semeval2012_task2"))
         } catch {

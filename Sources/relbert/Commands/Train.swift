@@ -48,8 +48,13 @@ struct Train: ParsableCommand {
                          reporter: ProgressReporter) throws {
         let loaded = try PretrainedModel.load(from: model)
         guard let pooling = Pooling(rawValue: c.pooling) else { throw CLIError("unknown pooling \(c.pooling)") }
-        let embedder = try RelationEmbedder(model: loaded, template: PromptTemplate(c.template), pooling: pooling,
+        let embedder: RelationEmbedder
+        if c.template == TrainingConfiguration.learnedTemplate, let learned = loaded.prompt {
+            embedder = try RelationEmbedder(model: loaded, learnedPrompt: learned, pooling: pooling, maxLength: c.maxLength, threads: threads)
+        } else {
+            embedder = try RelationEmbedder(model: loaded, template: PromptTemplate(c.template), pooling: pooling,
                                             maxLength: c.maxLength, threads: threads)
+        }
         try analogy(embedder: embedder, data: data, reporter: reporter)
     }
 
@@ -85,7 +90,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("relations-per-batch"), help: "Triplet loss: relations per batch.") var relationsPerBatch: Int = 8
     @Option(name: .customLong("triplets-per-relation"), help: "Triplet loss: triplets per relation.") var tripletsPerRelation: Int = 4
     @Flag(name: .customLong("no-parent-triples"), help: "Triplet loss: leave out the parent-category triples.") var noParentTriples = false
-    @Option(help: "Prompt template: a-e or a custom text (default a: the best measured, see docs/training.md).") var template: String = "a"
+    @Option(help: "Prompt template: a-e, a custom text, or 'learned' for the model folder's learned prompt (relbert prompt search) (default a: the best measured, see docs/training.md).") var template: String = "a"
     @Option(help: "mask (default: the best measured, see docs/training.md), average or average_no_mask.") var pooling: String = "mask"
     @Option var seed: UInt64 = 0
     @Option(help: "Hidden and attention dropout.") var dropout: Float = 0.1
