@@ -75,9 +75,44 @@ final class PromptSearchCommandTests: XCTestCase {
         XCTAssertTrue(broken.stderr.contains("prompt.safetensors"), broken.stderr)
     }
 
-    func testAutoPromptIsRefusedPlainly() throws {
-        let result = try CLIRunner.run(["prompt", "search", "--method", "autoprompt", "--output", "/tmp/never"])
+    func testAutoPromptWritesTokensThatEmbedUses() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("autoprompt-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: work) }
+        func search(_ name: String) throws -> CLIRunner.Result {
+            try CLIRunner.run(["prompt", "search", "--method", "autoprompt", "--model", tiny, "--output", work.appendingPathComponent(name).path,
+                               "--before", "2", "--between", "1", "--after", "1", "--iterations", "4", "--candidates", "8", "--threads", "1"])
+        }
+        let first = try search("a"), second = try search("b")
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let a = try XCTUnwrap(try PretrainedModel.load(from: work.appendingPathComponent("a")).prompt)
+        let b = try XCTUnwrap(try PretrainedModel.load(from: work.appendingPathComponent("b")).prompt)
+        XCTAssertEqual(a.kind, .discrete)
+        XCTAssertEqual(a.triggers, b.triggers, "the search is deterministic for a seed")
+        XCTAssertEqual(second.status, 0, second.stderr)
+        let model = try PretrainedModel.load(from: URL(fileURLWithPath: tiny))
+        XCTAssertNotEqual(a.triggers, [Int32](repeating: model.tokenizer.maskTokenID, count: 4), "at least one trigger changed")
+        XCTAssertTrue(a.triggers.allSatisfy { !model.tokenizer.specialTokenIDs.contains($0) || $0 == model.tokenizer.maskTokenID })
+        // The report's loss falls with every accepted update.
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("a/prompt_search.json"))) as! [String: Any]
+        let curve = try XCTUnwrap(report["loss_after_each_update"] as? [Double])
+        XCTAssertGreaterThan(curve.count, 1)
+        for (x, y) in zip(curve, curve.dropFirst()) { XCTAssertLessThan(y, x) }
+        // embed uses the trigger tokens, which are ordinary vocabulary ids.
+        let embedded = try CLIRunner.run(["embed", "--model", work.appendingPathComponent("a").path], stdin: Data("paris\tfrance\n".utf8))
+        XCTAssertEqual(embedded.status, 0, embedded.stderr)
+        let ids = try a.tokenize(WordPair("paris", "france"), tokenizer: model.tokenizer, vocabulary: model.config.vocabSize, maxLength: 64)
+        XCTAssertTrue(ids.allSatisfy { Int($0) < model.config.vocabSize }, "a discrete prompt is ordinary tokens")
+        XCTAssertGreaterThanOrEqual(ids.filter { a.triggers.contains($0) }.count, 4)
+    }
+
+    func testBadPromptFilesAreRefused() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("badprompt-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: work) }
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: tiny), to: work)
+        try Data(#"{"method": "autoprompt", "kind": "discrete", "before": 1, "between": 1, "after": 1, "triggers": [1, 2, 999999]}"#.utf8)
+            .write(to: work.appendingPathComponent("prompt.json"))
+        let result = try CLIRunner.run(["embed", "--model", work.path], stdin: Data("paris\tfrance\n".utf8))
         XCTAssertNotEqual(result.status, 0)
-        XCTAssertTrue(result.stderr.contains("not implemented yet"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("prompt.json") && result.stderr.contains("trigger ids"), result.stderr)
     }
 }

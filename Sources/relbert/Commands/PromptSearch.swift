@@ -22,17 +22,21 @@ extension Prompt {
             prompt encoder (embedding → 2-layer BiLSTM → MLP) trained with the triplet loss and in-batch \
             negatives, average pooling. The output folder holds the base model's files, prompt.json and \
             prompt.safetensors (the encoder's output vectors); relbert embed and eval use the prompt \
-            unchanged. AutoPrompt is not implemented yet.
+            unchanged. AutoPrompt: the triggers are vocabulary tokens, starting as the mask token; each \
+            iteration ranks candidates for one position by -E·∇ and keeps the first of the top \
+            --candidates that lowers the loss over the training relations; it stops early when none does.
             """)
 
-        @Option(help: "ptuning (autoprompt is not implemented yet).") var method: Method = .ptuning
+        @Option(help: "ptuning or autoprompt.") var method: Method = .ptuning
         @Option(help: "The base model folder.") var model = "models/all-MiniLM-L6-v2"
         @Option(help: "Where to write the model folder with the learned prompt.") var output: String
         @Option(name: .customLong("data-dir"), help: "Data folder holding semeval2012_task2/.") var dataDirectory = "data"
         @Option(help: "Trigger positions before the head word (π).") var before = 8
         @Option(help: "Trigger positions between the words (τ).") var between = 2
         @Option(help: "Trigger positions after the tail word (γ).") var after = 2
-        @Option(help: "Passes over the training relations.") var epochs = 5
+        @Option(help: "P-tuning: passes over the training relations.") var epochs = 5
+        @Option(help: "AutoPrompt: trigger updates at most.") var iterations = 50
+        @Option(help: "AutoPrompt: candidates tried per iteration (top k).") var candidates = 50
         @Option(name: .customLong("lr"), help: "Adam's learning rate for the prompt encoder.") var learningRate: Float = 1e-3
         @Option(name: .customLong("relations-per-batch")) var relationsPerBatch = 8
         @Option(name: .customLong("triplets-per-relation")) var tripletsPerRelation = 4
@@ -41,9 +45,7 @@ extension Prompt {
         @Option(name: .customLong("max-length")) var maxLength = 64
 
         func validate() throws {
-            guard method == .ptuning else {
-                throw ValidationError("--method autoprompt is not implemented yet (P-tuning is: --method ptuning)")
-            }
+            guard iterations > 0, candidates > 0 else { throw ValidationError("--iterations and --candidates must be positive") }
             guard before >= 0, between >= 0, after >= 0, before + between + after > 0, before + between + after <= 256 else {
                 throw ValidationError("trigger counts must be 0 or more, 1 to 256 in all")
             }
@@ -56,6 +58,7 @@ extension Prompt {
         func run() throws {
             let base = try PretrainedModel.load(from: URL(fileURLWithPath: model))
             let data = try SemEvalDataset.load(directory: URL(fileURLWithPath: dataDirectory).appendingPathComponent("semeval2012_task2"))
+            if method == .autoprompt { return try runAutoPrompt(base: base, data: data) }
             var settings = PTuning.Settings()
             settings.prompt = ContinuousPrompt(before: before, between: between, after: after)
             settings.epochs = epochs
@@ -92,6 +95,50 @@ extension Prompt {
             out.write(String(format: "learned %@ in %.0f s (%d steps): triplet loss on the training relations %.4f → %.4f, validation %.4f → %.4f",
                              settings.prompt.description, result.seconds, result.steps, initialLoss, finalLoss,
                              validationBefore, validationAfter))
+            out.write("wrote \(output) (prompt \(prompt.templateText))")
+            out.flush()
+        }
+
+        func runAutoPrompt(base: PretrainedModel, data: SemEvalDataset) throws {
+            var settings = AutoPrompt.Settings()
+            settings.prompt = ContinuousPrompt(before: before, between: between, after: after)
+            settings.iterations = iterations
+            settings.candidates = candidates
+            settings.relationsPerBatch = relationsPerBatch
+            settings.tripletsPerRelation = tripletsPerRelation
+            settings.seed = seed
+            settings.maxLength = maxLength
+            settings.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+            let tokenizer = base.tokenizer
+            let result = try AutoPrompt(settings: settings).run(model: base, relations: data.training) { p in
+                let token = p.token.map { "token \($0)" } ?? "no candidate lowers the loss: stopping"
+                Log.line(String(format: "iteration %d, position %d: %@, loss %.4f", p.iteration, p.position, token, p.loss))
+            }
+            let prompt = LearnedPrompt(method: "autoprompt", kind: .discrete, shape: settings.prompt, triggers: result.triggers)
+            let search = PTuning(settings: { var s = PTuning.Settings(); s.prompt = settings.prompt; s.seed = seed
+                                             s.relationsPerBatch = relationsPerBatch; s.tripletsPerRelation = tripletsPerRelation
+                                             s.maxLength = maxLength; return s }())
+            let h = base.config.hiddenSize
+            func rows(_ ids: [Int32]) -> [Float] {
+                let table = base.parameters.pointer + base.parameters.layout.wordEmbeddings
+                return ids.flatMap { id in (0 ..< h).map { table[Int(id) * h + $0] } }
+            }
+            let start = [Int32](repeating: tokenizer.maskTokenID, count: settings.prompt.triggerCount)
+            let validationBefore = try search.loss(model: base, relations: data.validation, vectors: rows(start))
+            let validationAfter = try search.loss(model: base, relations: data.validation, vectors: rows(result.triggers))
+            try Self.writeModel(base: base, prompt: prompt, to: URL(fileURLWithPath: output), report: [
+                "method": "autoprompt", "before": before, "between": between, "after": after,
+                "iterations": result.iterations, "candidates_per_iteration": candidates, "candidates_tried": result.candidatesTried,
+                "relations_per_batch": relationsPerBatch, "triplets_per_relation": tripletsPerRelation, "seed": Int(seed),
+                "seconds": (result.seconds * 10).rounded() / 10, "threads": settings.threads,
+                "triggers": result.triggers.map(Int.init), "loss_after_each_update": result.lossCurve.map(Double.init),
+                "validation_loss_before": Double(validationBefore), "validation_loss_after": Double(validationAfter),
+            ])
+            var out = OutputStream()
+            out.write(String(format: "searched %@ in %.0f s (%d iterations, %d candidates tried): training loss %.4f → %.4f, validation %.4f → %.4f",
+                             settings.prompt.description, result.seconds, result.iterations, result.candidatesTried,
+                             result.lossCurve.first ?? 0, result.lossCurve.last ?? 0, validationBefore, validationAfter))
+            out.write("triggers \(result.triggers.map(String.init).joined(separator: " "))")
             out.write("wrote \(output) (prompt \(prompt.templateText))")
             out.flush()
         }

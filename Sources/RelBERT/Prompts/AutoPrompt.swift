@@ -1,0 +1,134 @@
+import Foundation
+
+/// AutoPrompt for RelBERT: a discrete search for the trigger tokens of a ``ContinuousPrompt`` shape,
+/// the language model frozen. Triggers start as the mask token. Each iteration takes one trigger
+/// position (in turn, from a seeded order), averages the gradient of the loss with respect to that
+/// position's input vector over the training batches, ranks the vocabulary by `-E·∇` (E the word
+/// table; special tokens excluded), and keeps the first of the top `candidates` tokens that lowers the
+/// loss over the training batches. An iteration where no candidate helps ends the search.
+///
+/// The loss is P-tuning's: triplet loss with in-batch negatives over `average`-pooled embeddings, the
+/// triggers given to the encoder as vectors equal to their word rows (bit-identical to the tokens).
+public struct AutoPrompt {
+    public struct Settings: Sendable, Equatable {
+        public var prompt = ContinuousPrompt(before: 8, between: 2, after: 2)
+        public var iterations = 50
+        /// Candidates tried per iteration (the paper's top k).
+        public var candidates = 50
+        public var relationsPerBatch = 8
+        public var tripletsPerRelation = 4
+        public var margin: Float = 1
+        public var inBatchNegatives = true
+        public var seed: UInt64 = 0
+        public var maxLength = 64
+        public var threads = 1
+        public init() {}
+    }
+
+    public struct Result: Sendable {
+        public let prompt: ContinuousPrompt
+        public let triggers: [Int32]
+        /// The loss over the training batches after each iteration that changed a trigger (first: the start).
+        public let lossCurve: [Float]
+        public let iterations: Int
+        /// Candidates whose loss was evaluated.
+        public let candidatesTried: Int
+        public let seconds: Double
+    }
+
+    public struct Progress: Sendable {
+        public let iteration: Int
+        public let position: Int
+        public let token: Int32?
+        public let loss: Float
+    }
+
+    public let settings: Settings
+    public init(settings: Settings) { self.settings = settings }
+
+    var ptuningSettings: PTuning.Settings {
+        var s = PTuning.Settings()
+        s.prompt = settings.prompt
+        s.relationsPerBatch = settings.relationsPerBatch
+        s.tripletsPerRelation = settings.tripletsPerRelation
+        s.margin = settings.margin
+        s.inBatchNegatives = settings.inBatchNegatives
+        s.seed = settings.seed
+        s.maxLength = settings.maxLength
+        return s
+    }
+
+    public func run(model: PretrainedModel, relations: [RelationExamples],
+                    progress: (Progress) -> Void = { _ in }) throws(EmbeddingError) -> Result {
+        let started = Date()
+        let h = model.config.hiddenSize, vocabulary = model.config.vocabSize
+        let k = settings.prompt.triggerCount
+        let sampler = TripletSampler(relations: relations, relationsPerBatch: settings.relationsPerBatch,
+                                     tripletsPerRelation: settings.tripletsPerRelation, seed: settings.seed)
+        let batches = (0 ..< sampler.batchesPerEpoch).map { sampler.batch(epoch: 0, index: $0) }
+        let objective = PTuning.Objective(model: model, settings: ptuningSettings)
+        let table = UnsafePointer(model.parameters.pointer + model.parameters.layout.wordEmbeddings)
+        let previousThreads = BLAS.threads
+        BLAS.setThreads(settings.threads)
+        defer { BLAS.setThreads(previousThreads) }
+
+        var triggers = [Int32](repeating: model.tokenizer.maskTokenID, count: k)
+        var vectors = [Float](repeating: 0, count: k * h)
+        func setVectors(_ ids: [Int32]) {
+            for (row, id) in ids.enumerated() {
+                for j in 0 ..< h { vectors[row * h + j] = table[Int(id) * h + j] }
+            }
+        }
+        func loss(_ ids: [Int32], gradient: UnsafeMutablePointer<Float>? = nil) throws(EmbeddingError) -> Float {
+            setVectors(ids)
+            var total: Float = 0
+            for batch in batches {
+                total += try vectors.withUnsafeBufferPointer { (v) throws(EmbeddingError) in
+                    try objective.loss(batch, vectors: v.baseAddress!, dVectors: gradient)
+                }
+            }
+            return total / Float(max(batches.count, 1))
+        }
+        let excluded = model.tokenizer.specialTokenIDs
+        var random = SplitMix64(seed: settings.seed ^ 0xA070)
+        var order = random.permutation(k)
+        var current = try loss(triggers)
+        var curve = [current]
+        var tried = 0
+        var iteration = 0
+        let gradient = FloatBuffer(count: k * h)
+        let scores = FloatBuffer(count: vocabulary)
+        while iteration < settings.iterations {
+            if iteration > 0, iteration % k == 0 { order = random.permutation(k) }
+            let position = order[iteration % k]
+            iteration += 1
+            gradient.zero()
+            _ = try loss(triggers, gradient: gradient.pointer)
+            // score(token) = -E[token] · ∇ at the position (the first-order change of the loss, negated).
+            BLAS.gemm(transposeB: true, m: 1, n: vocabulary, k: h, alpha: -1, a: gradient.pointer + position * h, lda: h,
+                      b: table, ldb: h, beta: 0, c: scores.pointer, ldc: vocabulary)
+            var ranked = (0 ..< min(vocabulary, model.tokenizer.vocabularySize)).filter {
+                !excluded.contains(Int32($0)) && Int32($0) != triggers[position]
+            }
+            ranked.sort { scores.pointer[$0] > scores.pointer[$1] || (scores.pointer[$0] == scores.pointer[$1] && $0 < $1) }
+            var accepted: Int32?
+            for candidate in ranked.prefix(settings.candidates) {
+                var trial = triggers
+                trial[position] = Int32(candidate)
+                tried += 1
+                let value = try loss(trial)
+                if value < current {
+                    triggers = trial
+                    current = value
+                    accepted = Int32(candidate)
+                    break
+                }
+            }
+            progress(Progress(iteration: iteration, position: position, token: accepted, loss: current))
+            guard accepted != nil else { break }
+            curve.append(current)
+        }
+        return Result(prompt: settings.prompt, triggers: triggers, lossCurve: curve, iterations: iteration,
+                      candidatesTried: tried, seconds: Date().timeIntervalSince(started))
+    }
+}
