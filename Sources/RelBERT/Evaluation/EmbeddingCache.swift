@@ -15,7 +15,7 @@ public struct EmbeddingCache {
     private var pairs: [WordPair] = []
     private var values: [Float] = []
     public let dimension: Int
-    /// Pairs embedded by the last `lookup` (0 when everything came from the cache).
+    /// Pairs embedded by the last `fill` (0 when everything came from the cache).
     public private(set) var computed = 0
 
     public init(root: URL, embedder: RelationEmbedder) {
@@ -52,8 +52,9 @@ public struct EmbeddingCache {
         rows = Dictionary(loaded.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// The embeddings of `wanted` (`[wanted.count, H]`), embedding and storing the ones not cached yet.
-    public mutating func lookup(_ wanted: [WordPair], embedder: RelationEmbedder, batchSize: Int = 64) throws -> EmbeddingMatrix {
+    /// Embeds and stores the pairs of `wanted` not cached yet; afterwards ``vector(_:)`` answers for
+    /// every pair of `wanted`.
+    public mutating func fill(_ wanted: [WordPair], embedder: RelationEmbedder, batchSize: Int = 64) throws {
         var missing: [WordPair] = []
         var seen = Set<WordPair>()
         for pair in wanted where rows[pair] == nil && seen.insert(pair).inserted { missing.append(pair) }
@@ -65,12 +66,11 @@ public struct EmbeddingCache {
             values += fresh.values
             try save()
         }
-        var result = EmbeddingMatrix(rows: wanted.count, dimension: dimension)
-        for (i, pair) in wanted.enumerated() {
-            let row = rows[pair]!
-            result.values.replaceSubrange(i * dimension ..< (i + 1) * dimension, with: values[row * dimension ..< (row + 1) * dimension])
-        }
-        return result
+    }
+
+    /// A cached pair's embedding (no copy), or nil when it is not cached.
+    public func vector(_ pair: WordPair) -> ArraySlice<Float>? {
+        rows[pair].map { values[$0 * dimension ..< ($0 + 1) * dimension] }
     }
 
     private func save() throws {

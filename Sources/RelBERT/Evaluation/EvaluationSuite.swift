@@ -54,17 +54,17 @@ public struct EvaluationSuite {
         let lexical = try classificationDatasets.map { try LexicalDataset.load(name: $0, directory: classificationDirectory) }
         let mapping = try mappingFile.map { try RelationMappingProblem.load(from: $0) } ?? []
 
-        // One lookup for every pair of every family: the cache embeds only what it lacks.
+        // One fill for every pair of every family: the cache embeds only what it lacks.
         let needed: AnalogyEvaluator.Direction = directions == [.forward] ? .forward : directions == [.reverse] ? .reverse : .bidirection
         let analogyPairs = AnalogyEvaluator.pairs(of: analogyData, direction: needed)
         let pairs = analogyPairs + lexical.flatMap(\.featurePairs) + mapping.flatMap(\.pairs)
-        let vectors = try cache.lookup(pairs, embedder: embedder, batchSize: batchSize)
-        var row: [WordPair: Int] = [:]
-        for (i, pair) in pairs.enumerated() where row[pair] == nil { row[pair] = i }
-        let vector = { (pair: WordPair) in vectors.row(row[pair]!) }
+        try cache.fill(pairs, embedder: embedder, batchSize: batchSize)
+        let filled = cache
+        let vector = { (pair: WordPair) in filled.vector(pair)! }
+        let distinct = Set(pairs).count
         let embeddingSeconds = Date().timeIntervalSince(started)
         progress(String(format: "%d distinct pairs, %d embedded now, the rest from the cache (%.1f s)",
-                        row.count, cache.computed, embeddingSeconds))
+                        distinct, cache.computed, embeddingSeconds))
 
         var clock = Date()
         var analogy: [EvaluationResults.Analogy] = []
@@ -83,7 +83,7 @@ public struct EvaluationSuite {
         var classification: [EvaluationResults.Classification] = []
         for dataset in lexical {
             let start = Date()
-            let result = classifier.evaluate(dataset, dimension: vectors.dimension, vector: vector)
+            let result = classifier.evaluate(dataset, dimension: cache.dimension, vector: vector)
             let seconds = Date().timeIntervalSince(start)
             classification.append(Self.record(result, dataset: dataset, seconds: seconds))
             progress(String(format: "classification %@: macro-F1 %.1f (%.0f s)", dataset.name, result.test.macroF1 * 100, seconds))
@@ -100,7 +100,7 @@ public struct EvaluationSuite {
         let model = embedder.model
         let checksum = ParameterChecksum.of(model.parameters.pointer, count: model.parameters.layout.totalCount)
         let timings = EvaluationResults.Timings(
-            distinctPairs: row.count, pairsEmbedded: cache.computed,
+            distinctPairs: distinct, pairsEmbedded: cache.computed,
             embeddingSeconds: Self.tenths(embeddingSeconds), analogySeconds: Self.tenths(analogySeconds),
             classificationSeconds: Self.tenths(classificationSeconds), mappingSeconds: Self.tenths(mappingSeconds),
             totalSeconds: Self.tenths(Date().timeIntervalSince(started)), threads: embedder.threads)

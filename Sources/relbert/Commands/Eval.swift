@@ -44,9 +44,8 @@ extension Eval {
             } else {
                 var cache = EmbeddingCache(root: URL(fileURLWithPath: cacheDirectory), embedder: embedder)
                 let pairs = AnalogyEvaluator.pairs(of: loaded, direction: direction)
-                let vectors = try cache.lookup(pairs, embedder: embedder, batchSize: options.batchSize)
-                let row = Dictionary(uniqueKeysWithValues: pairs.enumerated().map { ($1, $0) })
-                results = AnalogyEvaluator.score(loaded, direction: direction) { vectors.row(row[$0]!) }
+                try cache.fill(pairs, embedder: embedder, batchSize: options.batchSize)
+                results = AnalogyEvaluator.score(loaded, direction: direction) { cache.vector($0)! }
             }
             let seconds = Date().timeIntervalSince(started)
             var out = OutputStream()

@@ -31,10 +31,9 @@ extension Eval {
             let started = Date()
             var cache = EmbeddingCache(root: URL(fileURLWithPath: cacheDirectory), embedder: embedder)
             let pairs = loaded.flatMap(\.featurePairs)
-            let vectors = try cache.lookup(pairs, embedder: embedder, batchSize: options.batchSize)
-            var row: [WordPair: Int] = [:]
-            for (i, pair) in pairs.enumerated() where row[pair] == nil { row[pair] = i }
-            let h = vectors.dimension
+            try cache.fill(pairs, embedder: embedder, batchSize: options.batchSize)
+            let filled = cache
+            let h = cache.dimension
             let embedSeconds = Date().timeIntervalSince(started)
             Log.line(String(format: "%d distinct pairs: %d embedded now, the rest from %@ (%.1f s)",
                             Set(pairs).count, cache.computed, cache.directory.path, embedSeconds))
@@ -47,7 +46,7 @@ extension Eval {
                 out.write(Self.pad("dataset", 11) + Self.pad("macro-F1", 10) + Self.pad("micro-F1", 10) + Self.pad("hidden", 8) + Self.pad("lr", 8) + Self.pad("val", 8) + "seconds")
             }
             for dataset in loaded {
-                let vector = { (pair: WordPair) in vectors.row(row[pair]!) }
+                let vector = { (pair: WordPair) in filled.vector(pair)! }
                 if let exportFeatures { try Self.export(dataset, to: URL(fileURLWithPath: exportFeatures), dimension: h, vector: vector) }
                 let start = Date()
                 let result = evaluator.evaluate(dataset, dimension: h, vector: vector)

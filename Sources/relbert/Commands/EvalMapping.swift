@@ -23,10 +23,8 @@ extension Eval {
             let started = Date()
             var cache = EmbeddingCache(root: URL(fileURLWithPath: cacheDirectory), embedder: embedder)
             let pairs = loaded.flatMap(\.pairs)
-            let vectors = try cache.lookup(pairs, embedder: embedder, batchSize: options.batchSize)
-            var row: [WordPair: Int] = [:]
-            for (i, pair) in pairs.enumerated() where row[pair] == nil { row[pair] = i }
-            let results = RelationMapping.evaluate(loaded) { vectors.row(row[$0]!) }
+            try cache.fill(pairs, embedder: embedder, batchSize: options.batchSize)
+            let results = RelationMapping.evaluate(loaded) { cache.vector($0)! }
             let seconds = Date().timeIntervalSince(started)
             let record = EvaluationSuite.record(results)
             var out = OutputStream()
