@@ -46,7 +46,8 @@ public struct AutoPrompt {
     public let settings: Settings
     public init(settings: Settings) { self.settings = settings }
 
-    var ptuningSettings: PTuning.Settings {
+    /// The settings of the loss the search minimizes (P-tuning's objective with this prompt and sampler).
+    public var objectiveSettings: PTuning.Settings {
         var s = PTuning.Settings()
         s.prompt = settings.prompt
         s.relationsPerBatch = settings.relationsPerBatch
@@ -58,6 +59,17 @@ public struct AutoPrompt {
         return s
     }
 
+    /// The word-table rows of `ids`, `[ids.count, H]`: trigger tokens as prompt vectors.
+    public static func wordRows(_ ids: [Int32], model: PretrainedModel) -> [Float] {
+        let h = model.config.hiddenSize
+        let table = model.parameters.pointer + model.parameters.layout.wordEmbeddings
+        var rows = [Float](repeating: 0, count: ids.count * h)
+        for (row, id) in ids.enumerated() {
+            for j in 0 ..< h { rows[row * h + j] = table[Int(id) * h + j] }
+        }
+        return rows
+    }
+
     public func run(model: PretrainedModel, relations: [RelationExamples],
                     progress: (Progress) -> Void = { _ in }) throws(EmbeddingError) -> Result {
         let started = Date()
@@ -66,21 +78,15 @@ public struct AutoPrompt {
         let sampler = TripletSampler(relations: relations, relationsPerBatch: settings.relationsPerBatch,
                                      tripletsPerRelation: settings.tripletsPerRelation, seed: settings.seed)
         let batches = (0 ..< sampler.batchesPerEpoch).map { sampler.batch(epoch: 0, index: $0) }
-        let objective = PTuning.Objective(model: model, settings: ptuningSettings)
-        let table = UnsafePointer(model.parameters.pointer + model.parameters.layout.wordEmbeddings)
+        let objective = PTuning.Objective(model: model, settings: objectiveSettings)
+        let table = UnsafePointer(model.parameters.pointer + model.parameters.layout.wordEmbeddings)   // for the ranking
         let previousThreads = BLAS.threads
         BLAS.setThreads(settings.threads)
         defer { BLAS.setThreads(previousThreads) }
 
         var triggers = [Int32](repeating: model.tokenizer.maskTokenID, count: k)
-        var vectors = [Float](repeating: 0, count: k * h)
-        func setVectors(_ ids: [Int32]) {
-            for (row, id) in ids.enumerated() {
-                for j in 0 ..< h { vectors[row * h + j] = table[Int(id) * h + j] }
-            }
-        }
         func loss(_ ids: [Int32], gradient: UnsafeMutablePointer<Float>? = nil) throws(EmbeddingError) -> Float {
-            setVectors(ids)
+            let vectors = Self.wordRows(ids, model: model)
             var total: Float = 0
             for batch in batches {
                 total += try vectors.withUnsafeBufferPointer { (v) throws(EmbeddingError) in

@@ -110,22 +110,19 @@ extension Prompt {
             settings.maxLength = maxLength
             settings.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
             let tokenizer = base.tokenizer
-            let result = try AutoPrompt(settings: settings).run(model: base, relations: data.training) { p in
+            let autoPrompt = AutoPrompt(settings: settings)
+            let result = try autoPrompt.run(model: base, relations: data.training) { p in
                 let token = p.token.map { "token \($0)" } ?? "no candidate lowers the loss: stopping"
                 Log.line(String(format: "iteration %d, position %d: %@, loss %.4f", p.iteration, p.position, token, p.loss))
             }
             let prompt = LearnedPrompt(method: "autoprompt", kind: .discrete, shape: settings.prompt, triggers: result.triggers)
-            let search = PTuning(settings: { var s = PTuning.Settings(); s.prompt = settings.prompt; s.seed = seed
-                                             s.relationsPerBatch = relationsPerBatch; s.tripletsPerRelation = tripletsPerRelation
-                                             s.maxLength = maxLength; return s }())
-            let h = base.config.hiddenSize
-            func rows(_ ids: [Int32]) -> [Float] {
-                let table = base.parameters.pointer + base.parameters.layout.wordEmbeddings
-                return ids.flatMap { id in (0 ..< h).map { table[Int(id) * h + $0] } }
-            }
+            // The validation relations under the same loss the search minimized.
+            let search = PTuning(settings: autoPrompt.objectiveSettings)
             let start = [Int32](repeating: tokenizer.maskTokenID, count: settings.prompt.triggerCount)
-            let validationBefore = try search.loss(model: base, relations: data.validation, vectors: rows(start))
-            let validationAfter = try search.loss(model: base, relations: data.validation, vectors: rows(result.triggers))
+            let validationBefore = try search.loss(model: base, relations: data.validation,
+                                                   vectors: AutoPrompt.wordRows(start, model: base))
+            let validationAfter = try search.loss(model: base, relations: data.validation,
+                                                  vectors: AutoPrompt.wordRows(result.triggers, model: base))
             try Self.writeModel(base: base, prompt: prompt, to: URL(fileURLWithPath: output), report: [
                 "method": "autoprompt", "before": before, "between": between, "after": after,
                 "iterations": result.iterations, "candidates_per_iteration": candidates, "candidates_tried": result.candidatesTried,
