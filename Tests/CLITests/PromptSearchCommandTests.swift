@@ -1,11 +1,12 @@
 import Foundation
 import RelBERT
 @testable import RelBERTCluster
+import RelBERTProtocol
 import XCTest
 
 /// `relbert prompt search --method ptuning` on the tiny RoBERTa: the model folder it writes is used,
-/// unchanged, by `embed` and `eval`; a broken prompt file is refused with its path named; serving
-/// refuses a learned prompt plainly (not built yet).
+/// unchanged, by `embed`, `eval`, cluster training and serving; a broken prompt file is refused with
+/// its path named.
 final class PromptSearchCommandTests: XCTestCase {
     let tiny = CLIRunner.root.appendingPathComponent("Tests/Fixtures/tiny-roberta").path
 
@@ -61,11 +62,6 @@ final class PromptSearchCommandTests: XCTestCase {
         XCTAssertNotEqual(noPrompt.status, 0)
         XCTAssertTrue(noPrompt.stderr.contains("needs a model folder with a learned prompt"), noPrompt.stderr)
 
-        // Serving says plainly that it cannot serve a learned prompt yet.
-        XCTAssertThrowsError(try ServedModel(directory: output, generation: 1, jobID: nil)) { error in
-            XCTAssertTrue("\(error)".contains("learned prompt"), "\(error)")
-        }
-
         // A truncated prompt file is refused with its path.
         let vectors = output.appendingPathComponent("prompt.safetensors")
         let bytes = try Data(contentsOf: vectors)
@@ -73,6 +69,69 @@ final class PromptSearchCommandTests: XCTestCase {
         let broken = try CLIRunner.run(["embed", "--model", output.path], stdin: Data("paris\tfrance\n".utf8))
         XCTAssertNotEqual(broken.status, 0)
         XCTAssertTrue(broken.stderr.contains("prompt.safetensors"), broken.stderr)
+    }
+
+    /// A continuous prompt on the cluster: fine-tuning with it on 2 workers writes exactly the bytes
+    /// 2 threads write (the workers get the vectors in worker.Load), and the trained folder is served
+    /// with the vectors `relbert embed` computes, for the model's own prompt, for `template: "learned"`
+    /// and for a manual template.
+    func testLearnedPromptTrainsOnTheClusterAndIsServed() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("prompt-cluster-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let searched = work.appendingPathComponent("searched")
+        let search = try CLIRunner.run(["prompt", "search", "--method", "ptuning", "--model", tiny, "--output", searched.path,
+                                        "--epochs", "1", "--before", "2", "--between", "1", "--after", "1", "--threads", "1"])
+        XCTAssertEqual(search.status, 0, search.stderr)
+        let job = ["train", "--model", searched.path, "--template", "learned", "--pooling", "average", "--epochs", "1",
+                   "--lr", "1e-3", "--no-eval"]
+        let cluster = work.appendingPathComponent("cluster"), local = work.appendingPathComponent("local")
+        let onCluster = try CLIRunner.run(job + ["--workers", "2", "--output", cluster.path])
+        XCTAssertEqual(onCluster.status, 0, onCluster.stderr)
+        XCTAssertEqual(try CLIRunner.run(job + ["--threads", "2", "--output", local.path]).status, 0)
+        let trained = cluster.appendingPathComponent("model")
+        XCTAssertEqual(try Data(contentsOf: trained.appendingPathComponent("model.safetensors")),
+                       try Data(contentsOf: local.appendingPathComponent("model/model.safetensors")),
+                       "2 workers vs 2 threads with a learned prompt")
+        XCTAssertEqual(try TrainingLog.losses(cluster), try TrainingLog.losses(local))
+        let model = try PretrainedModel.load(from: trained)
+        let prompt = try XCTUnwrap(model.prompt)
+        XCTAssertEqual(prompt, try PretrainedModel.load(from: searched).prompt)
+
+        // Served: one worker of the server's own.
+        let state = work.appendingPathComponent("state")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        let services = try LocalServices(state: state)
+        defer { services.stopAll() }
+        try services.startCoordinator(["--model", trained.path, "--index", "none"], command: "serve")
+        _ = try services.startWorker()
+        let client = try ClusterClient(endpoint: services.endpoint)
+        client.timeout = .seconds(5)
+        client.retries = 0
+        var health: Relbert_V1_HealthReply?
+        let deadline = ContinuousClock.now + .seconds(60)
+        while health == nil, ContinuousClock.now < deadline {
+            health = try? client.call(Method.serveHealth, Relbert_V1_HealthRequest()).body(as: Relbert_V1_HealthReply.self)
+            if health == nil { usleep(100_000) }
+        }
+        let healthy = try XCTUnwrap(health, services.coordinatorLog())
+        XCTAssertLessThan(healthy.maxAbsDifference, 1e-5)
+        let pairs = [WordPair("paris", "france"), WordPair("puppy", "dog"), WordPair("hammer", "tool")]
+        let learned = try RelationEmbedder(model: model, learnedPrompt: prompt, pooling: .average).embed(pairs)
+        let manual = try RelationEmbedder(model: model, template: PromptTemplate("a"), pooling: .average).embed(pairs)
+        for (template, expected) in [("", learned), ("learned", learned), ("a", manual)] {
+            let reply = try client.call(Method.serveEmbed, ServeCommandTests.embedRequest(pairs, template: template, pooling: "average"))
+            let (body, rows) = try ServeCommandTests.vectors(reply)
+            XCTAssertEqual(rows.count, pairs.count)
+            for (i, row) in rows.enumerated() {
+                XCTAssertLessThan(ServeCommandTests.maxDifference(row, expected.row(i)), 1e-5, "template '\(template)', \(pairs[i])")
+            }
+            if template.isEmpty { XCTAssertTrue(body.model.template.contains("ptuning 2/1/1"), body.model.template) }
+        }
+        XCTAssertNotEqual(learned.values, manual.values)
+        // A learned prompt has no mask to pool at.
+        XCTAssertThrowsError(try client.call(Method.serveEmbed, ServeCommandTests.embedRequest(pairs, pooling: "mask"))) { error in
+            XCTAssertTrue("\(error)".contains("learned prompt"), "\(error)")
+        }
     }
 
     func testAutoPromptWritesTokensThatEmbedUses() throws {
@@ -103,6 +162,12 @@ final class PromptSearchCommandTests: XCTestCase {
         let ids = try a.tokenize(WordPair("paris", "france"), tokenizer: model.tokenizer, vocabulary: model.config.vocabSize, maxLength: 64)
         XCTAssertTrue(ids.allSatisfy { Int($0) < model.config.vocabSize }, "a discrete prompt is ordinary tokens")
         XCTAssertGreaterThanOrEqual(ids.filter { a.triggers.contains($0) }.count, 4)
+        // The server tokenizes with the triggers too (ordinary ids: the workers need nothing more).
+        let served = try ServedModel(directory: work.appendingPathComponent("a"), generation: 1, jobID: nil)
+        let (prompt, pooling) = try served.resolve(template: "", pooling: "")
+        XCTAssertEqual(try served.tokenize(WordPair("paris", "france"), prompt: prompt, pooling: pooling), ids)
+        XCTAssertThrowsError(try ServedModel(directory: URL(fileURLWithPath: tiny), generation: 1, jobID: nil)
+            .resolve(template: "learned", pooling: ""))
     }
 
     func testBadPromptFilesAreRefused() throws {

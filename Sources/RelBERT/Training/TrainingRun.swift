@@ -73,9 +73,6 @@ public final class TrainingRun {
             guard let learned = model.prompt else {
                 throw TrainingError.invalidSettings("--template learned needs a model folder with a learned prompt (relbert prompt search); \(modelDirectory.path) has none")
             }
-            guard executor == nil else {
-                throw TrainingError.invalidSettings("a learned prompt trains in one process only (--threads), not on the cluster yet")
-            }
             embedder = try RelationEmbedder(model: model, learnedPrompt: learned, pooling: pooling,
                                             maxLength: configuration.maxLength, threads: self.threads)
         } else {

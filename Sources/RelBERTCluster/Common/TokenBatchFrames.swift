@@ -5,7 +5,8 @@ import ZeroMQ
 /// The token frames of worker.Forward and worker.Embed: "token_ids" I32 [tokens] (the sequences back
 /// to back) and "lengths" I32 [sequences], checked against the model's vocabulary and length limit.
 enum TokenBatchFrames {
-    static func batch(_ tensors: [ZMQFrame], specs: [Relbert_V1_TensorSpec], config: ModelConfig,
+    /// `tokenLimit`: ids must be below it (the vocabulary, plus the trigger ids of a continuous prompt).
+    static func batch(_ tensors: [ZMQFrame], specs: [Relbert_V1_TensorSpec], config: ModelConfig, tokenLimit: Int,
                       method: String) throws(ProtocolError) -> TokenBatch {
         try TensorFrames.validate(tensors, against: specs, expecting: ["token_ids", "lengths"], maxElements: 1 << 22)
         guard specs.allSatisfy({ $0.dtype == .i32 && $0.shape.count == 1 }) else {
@@ -26,8 +27,8 @@ enum TokenBatchFrames {
         guard start == ids.count, !sequences.isEmpty else {
             throw ProtocolError(.invalidArgument, "\(method): lengths add up to \(start), token_ids has \(ids.count)")
         }
-        guard ids.allSatisfy({ $0 >= 0 && Int($0) < config.vocabSize }) else {
-            throw ProtocolError(.invalidArgument, "\(method): token ids must be in 0..<\(config.vocabSize)")
+        guard ids.allSatisfy({ $0 >= 0 && Int($0) < tokenLimit }) else {
+            throw ProtocolError(.invalidArgument, "\(method): token ids must be in 0..<\(tokenLimit)")
         }
         return TokenBatch(sequences: sequences)
     }

@@ -189,6 +189,7 @@ public final class ClusterTrainer: StepExecutor {
                         TensorFrames.floats(optimizer.secondMoment.pointer, count: total)]
             request.tensors += [TensorFrames.spec("adam_m", .f32, [total]), TensorFrames.spec("adam_v", .f32, [total])]
         }
+        request.appendPromptVectors(of: model, to: &tensors)
         coordinator.registry.attach(identity, job: jobID)
         let id = coordinator.request(Method.load, request, tensors: tensors, to: identity)
         let rank = coordinator.registry.peer(identity)?.rank ?? 0

@@ -351,7 +351,7 @@ final class InferenceService {
         if let pooling { return (items, pooling, sequences) }
         guard !swapping, index?.hasWork == true else { return nil }
         for row in index!.take(max(1, options.tokenBudget / 16)) {
-            let ids = (try? model.tokenize(index!.entries[row].pair, template: model.template, pooling: model.pooling))
+            let ids = (try? model.tokenize(index!.entries[row].pair, prompt: model.prompt, pooling: model.pooling))
                 ?? [model.model.tokenizer.maskTokenID]   // unusable (mask truncated): the row gets whatever this embeds
             items.append(.index(row: row))
             sequences.append(ids)

@@ -58,9 +58,9 @@ final class PendingRequest {
     /// Tokenizes every pair for `model` (again, after a swap), and clears what was computed.
     func prepare(for model: ServedModel, generation: UInt64) throws(ProtocolError) {
         let started = ContinuousClock.now
-        let (template, pooling) = try model.resolve(template: templateName, pooling: poolingName)
+        let (prompt, pooling) = try model.resolve(template: templateName, pooling: poolingName)
         self.pooling = pooling
-        sequences = try pairs.map { (pair) throws(ProtocolError) in try model.tokenize(pair, template: template, pooling: pooling) }
+        sequences = try pairs.map { (pair) throws(ProtocolError) in try model.tokenize(pair, prompt: prompt, pooling: pooling) }
         self.generation = generation
         dimension = model.dimension
         vectors = [Float](repeating: 0, count: pairs.count * dimension)

@@ -10,6 +10,9 @@ final class InferenceReplica: @unchecked Sendable {
     let jobID: String
     let config: ModelConfig
     let maskTokenID: Int32
+    /// The vectors of a continuous learned prompt, read for token ids from the vocabulary size on.
+    let promptVectors: [Float]?
+    let tokenLimit: Int
     private let encoder: Encoder
     private let activations: EncoderActivations
 
@@ -19,6 +22,8 @@ final class InferenceReplica: @unchecked Sendable {
         jobID = weights.jobID
         config = weights.config
         maskTokenID = weights.maskTokenID
+        promptVectors = weights.promptVectors
+        tokenLimit = weights.tokenLimit
         encoder = Encoder(config: weights.config, parameters: weights.parameters)
         activations = EncoderActivations(config: weights.config, keepsAllLayers: false)
     }
@@ -33,11 +38,15 @@ final class InferenceReplica: @unchecked Sendable {
         guard let pooling = Pooling(rawValue: request.pooling) else {
             throw ProtocolError(.invalidArgument, "worker.Embed: unknown pooling '\(request.pooling)'")
         }
-        let batch = try TokenBatchFrames.batch(tensors, specs: request.tensors, config: config, method: Method.embed)
+        let batch = try TokenBatchFrames.batch(tensors, specs: request.tensors, config: config, tokenLimit: tokenLimit, method: Method.embed)
         let h = config.hiddenSize
         let started = ContinuousClock.now
         let embeddings = FloatBuffer(count: batch.sequenceCount * h)
-        encoder.forward(batch, activations: activations)
+        if let promptVectors {
+            promptVectors.withUnsafeBufferPointer { encoder.forward(batch, activations: activations, promptVectors: $0.baseAddress) }
+        } else {
+            encoder.forward(batch, activations: activations)
+        }
         let failed = pooling.pool(batch: batch, states: activations.lastHiddenState.pointer, maskTokenID: maskTokenID,
                                   hidden: h, out: embeddings.pointer)
         var reply = Relbert_V1_WorkerEmbedReply()

@@ -13,6 +13,8 @@ final class WorkerReplica: @unchecked Sendable {
     let shard: ShardWorker
     let optimizer: AdamW
     let codec: GradientCodec
+    /// Token ids a forward batch may use (the vocabulary, plus a continuous prompt's trigger ids).
+    let tokenLimit: Int
     /// The step and sequence count of the last forward pass (what a backward pass must match).
     private var lastForward: (step: UInt64, sequences: Int)?
     /// The step the next update must be for: updates arrive in order, none repeated, none skipped.
@@ -22,7 +24,7 @@ final class WorkerReplica: @unchecked Sendable {
 
     /// Builds the replica from a `worker.Load` request.
     init(load request: Relbert_V1_LoadRequest, tensors: [ZMQFrame]) throws(ProtocolError) {
-        let withMoments = request.tensors.count == 3
+        let withMoments = request.tensors.contains { $0.name == "adam_m" }
         let weights = try LoadedWeights(request, tensors: tensors,
                                         names: withMoments ? ["parameters", "adam_m", "adam_v"] : ["parameters"])
         let config = weights.config
@@ -44,8 +46,9 @@ final class WorkerReplica: @unchecked Sendable {
         }
         codec = GradientCodec(config: config, layout: layout)
         nextUpdateStep = request.adamStep
+        tokenLimit = weights.tokenLimit
         shard = ShardWorker(encoder: Encoder(config: config, parameters: parameters), pooling: weights.pooling,
-                            maskTokenID: weights.maskTokenID)
+                            maskTokenID: weights.maskTokenID, promptVectors: weights.promptVectors)
     }
 
     func checkJob(_ id: String, _ method: String) throws(ProtocolError) {
@@ -57,7 +60,7 @@ final class WorkerReplica: @unchecked Sendable {
     /// Phase 1: the pooled embeddings of one shard.
     func forward(_ request: Relbert_V1_ForwardRequest, tensors: [ZMQFrame]) throws(ProtocolError) -> Envelope.Parts {
         try checkJob(request.jobID, Method.forward)
-        let batch = try TokenBatchFrames.batch(tensors, specs: request.tensors, config: config, method: Method.forward)
+        let batch = try TokenBatchFrames.batch(tensors, specs: request.tensors, config: config, tokenLimit: tokenLimit, method: Method.forward)
         if request.parametersChecksum != 0 {
             let sum = ParameterChecksum.of(parameters.pointer, count: parameters.layout.totalCount)
             guard sum == request.parametersChecksum else {

@@ -279,7 +279,7 @@ public nonisolated struct Relbert_V1_NearestReply: Sendable {
   /// Clears the value of `timings`. Subsequent reads from it will return its default value.
   public mutating func clearTimings() {self._timings = nil}
 
-  /// Best first. The query pair itself is left out.
+  /// Best first. The query pair itself (compared without case) is left out.
   public var neighbours: [Relbert_V1_Neighbour] = []
 
   public var indexSize: UInt64 = 0

@@ -78,7 +78,9 @@ public nonisolated struct Relbert_V1_Heartbeat: Sendable {
 }
 
 /// worker.Load (coordinator -> worker): the model a job trains. Tensor frames: the parameters as
-/// one flat F32 tensor "parameters", and when resuming an optimizer, "adam_m" and "adam_v".
+/// one flat F32 tensor "parameters", and when resuming an optimizer, "adam_m" and "adam_v"; last, for
+/// a model with a continuous learned prompt, "prompt_vectors" F32 [K, hidden], which token ids
+/// vocab_size + k then read.
 public nonisolated struct Relbert_V1_LoadRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
