@@ -134,6 +134,105 @@ final class PromptSearchCommandTests: XCTestCase {
         }
     }
 
+    static func vectors(_ folder: URL) throws -> [Float] {
+        try XCTUnwrap(try PretrainedModel.load(from: folder).prompt).vectors
+    }
+
+    static func report(_ folder: URL) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("prompt_search.json"))) as! [String: Any]
+    }
+
+    /// The search on the cluster computes what one process computes: with one worker the same bytes,
+    /// with two the same up to float summation order (the shards' prompt gradients are summed); an
+    /// AutoPrompt search picks the same triggers.
+    func testPromptSearchOnLocalWorkersEqualsOneProcess() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("prompt-workers-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: work) }
+        func search(_ name: String, _ extra: [String], method: String = "ptuning") throws -> URL {
+            let folder = work.appendingPathComponent(name)
+            let result = try CLIRunner.run(["prompt", "search", "--method", method, "--model", tiny, "--output", folder.path,
+                                            "--epochs", "2", "--iterations", "4", "--candidates", "8",
+                                            "--before", "2", "--between", "1", "--after", "1"] + extra)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return folder
+        }
+        let local = try search("local", ["--threads", "1"])
+        let one = try search("one", ["--workers", "1"])
+        let two = try search("two", ["--workers", "2"])
+        XCTAssertEqual(try Data(contentsOf: one.appendingPathComponent("prompt.safetensors")),
+                       try Data(contentsOf: local.appendingPathComponent("prompt.safetensors")), "1 worker vs 1 thread")
+        let reference = try Self.vectors(local), shared = try Self.vectors(two)
+        let scale = reference.map(abs).max()!
+        XCTAssertNotEqual(reference, try Self.vectors(try search("untrained", ["--threads", "1", "--lr", "1e-9"])))
+        for (a, b) in zip(shared, reference) { XCTAssertEqual(a, b, accuracy: 1e-4 * scale) }
+        let localCurve = try XCTUnwrap(Self.report(local)["loss_per_step"] as? [Double])
+        let twoCurve = try XCTUnwrap(Self.report(two)["loss_per_step"] as? [Double])
+        XCTAssertEqual(localCurve.count, 20)
+        for (a, b) in zip(twoCurve, localCurve) { XCTAssertEqual(a, b, accuracy: 1e-5 * abs(b)) }
+        XCTAssertEqual(try Self.report(two)["workers"] as? Int, 2)
+
+        let autoLocal = try search("auto-local", ["--threads", "1"], method: "autoprompt")
+        let autoTwo = try search("auto-two", ["--workers", "2"], method: "autoprompt")
+        XCTAssertEqual(try PretrainedModel.load(from: autoTwo).prompt?.triggers, try PretrainedModel.load(from: autoLocal).prompt?.triggers)
+    }
+
+    /// Several shapes: each is searched and the one with the lowest validation loss is kept.
+    func testShapeGridKeepsTheLowestValidationLoss() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("prompt-grid-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let result = try CLIRunner.run(["prompt", "search", "--model", tiny, "--output", work.path, "--epochs", "1",
+                                        "--before", "1,2", "--between", "1", "--after", "0,1", "--threads", "1"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try Self.report(work)
+        let grid = try XCTUnwrap(report["grid"] as? [[String: Any]])
+        XCTAssertEqual(grid.map { "\($0["before"]!)/\($0["between"]!)/\($0["after"]!)" }, ["1/1/0", "1/1/1", "2/1/0", "2/1/1"])
+        let losses = grid.map { $0["validation_loss_after"] as! Double }
+        let best = grid[losses.firstIndex(of: losses.min()!)!]
+        let prompt = try XCTUnwrap(try PretrainedModel.load(from: work).prompt)
+        XCTAssertEqual([prompt.shape.before, prompt.shape.between, prompt.shape.after],
+                       [best["before"] as! Int, best["between"] as! Int, best["after"] as! Int])
+        XCTAssertEqual(report["validation_loss_after"] as? Double, losses.min())
+        XCTAssertTrue(result.stdout.contains("kept \(prompt.shape.description)"), result.stdout)
+        let bad = try CLIRunner.run(["prompt", "search", "--model", tiny, "--output", work.path, "--before", "2,x"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--before"), bad.stderr)
+    }
+
+    /// `prompt search --coordinator` queues the search as a job of a running coordinator: a worker
+    /// SIGKILLed mid-search costs nothing but time, `status` follows it, and `fetch` returns the model
+    /// folder, whose prompt equals one process's up to float summation order.
+    func testPromptSearchJobSurvivesAWorkerKilled() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("prompt-job-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let state = work.appendingPathComponent("state")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        let services = try LocalServices(state: state)
+        defer { services.stopAll() }
+        try services.startCoordinator()
+        let workers = try (0 ..< 3).map { _ in try services.startWorker() }
+        let flags = ["--model", tiny, "--epochs", "30", "--before", "2", "--between", "1", "--after", "1"]
+        let submitted = try CLIRunner.run(["prompt", "search", "--coordinator", services.endpoint, "--idempotency-key", "k1"] + flags)
+        XCTAssertEqual(submitted.status, 0, submitted.stderr)
+        let id = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let again = try CLIRunner.run(["prompt", "search", "--coordinator", services.endpoint, "--idempotency-key", "k1"] + flags)
+        XCTAssertEqual(again.stdout.trimmingCharacters(in: .whitespacesAndNewlines), id, "a retried submit names the same job")
+        try services.waitForStep(id, atLeast: 60)
+        kill(workers[1].processIdentifier, SIGKILL)
+        let final = try services.waitForEnd(id)
+        XCTAssertEqual(final["state"] as? String, "succeeded", "\(final)\n\(services.coordinatorLog())")
+        XCTAssertEqual(final["step"] as? Int, 300)
+        XCTAssertTrue(services.coordinatorLog().contains("prompt search, attempt 1: "), services.coordinatorLog())
+        let fetched = work.appendingPathComponent("fetched")
+        let fetch = try CLIRunner.run(["fetch", id, "--coordinator", services.endpoint, "--output", fetched.path])
+        XCTAssertEqual(fetch.status, 0, fetch.stderr)
+        let local = work.appendingPathComponent("local")
+        XCTAssertEqual(try CLIRunner.run(["prompt", "search", "--output", local.path, "--threads", "1"] + flags).status, 0)
+        let reference = try Self.vectors(local), shared = try Self.vectors(fetched)
+        let scale = reference.map(abs).max()!
+        for (a, b) in zip(shared, reference) { XCTAssertEqual(a, b, accuracy: 1e-3 * scale) }
+        XCTAssertEqual(try Self.report(fetched)["method"] as? String, "ptuning")
+    }
+
     func testAutoPromptWritesTokensThatEmbedUses() throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("autoprompt-\(UUID())")
         defer { try? FileManager.default.removeItem(at: work) }

@@ -70,26 +70,28 @@ public struct AutoPrompt {
         return rows
     }
 
-    public func run(model: PretrainedModel, relations: [RelationExamples],
-                    progress: (Progress) -> Void = { _ in }) throws(EmbeddingError) -> Result {
+    /// Runs the search on `model` (left unchanged); `objective`: where the loss runs (default: this
+    /// process, ``PTuning/Objective`` with ``objectiveSettings``).
+    public func run(model: PretrainedModel, relations: [RelationExamples], objective: (any PromptObjective)? = nil,
+                    progress: (Progress) throws -> Void = { _ in }) throws -> Result {
         let started = Date()
         let h = model.config.hiddenSize, vocabulary = model.config.vocabSize
         let k = settings.prompt.triggerCount
         let sampler = TripletSampler(relations: relations, relationsPerBatch: settings.relationsPerBatch,
                                      tripletsPerRelation: settings.tripletsPerRelation, seed: settings.seed)
         let batches = (0 ..< sampler.batchesPerEpoch).map { sampler.batch(epoch: 0, index: $0) }
-        let objective = PTuning.Objective(model: model, settings: objectiveSettings)
+        let objective = objective ?? PTuning.Objective(model: model, settings: objectiveSettings)
         let table = UnsafePointer(model.parameters.pointer + model.parameters.layout.wordEmbeddings)   // for the ranking
         let previousThreads = BLAS.threads
         BLAS.setThreads(settings.threads)
         defer { BLAS.setThreads(previousThreads) }
 
         var triggers = [Int32](repeating: model.tokenizer.maskTokenID, count: k)
-        func loss(_ ids: [Int32], gradient: UnsafeMutablePointer<Float>? = nil) throws(EmbeddingError) -> Float {
+        func loss(_ ids: [Int32], gradient: UnsafeMutablePointer<Float>? = nil) throws -> Float {
             let vectors = Self.wordRows(ids, model: model)
             var total: Float = 0
             for batch in batches {
-                total += try vectors.withUnsafeBufferPointer { (v) throws(EmbeddingError) in
+                total += try vectors.withUnsafeBufferPointer { v in
                     try objective.loss(batch, vectors: v.baseAddress!, dVectors: gradient)
                 }
             }
@@ -130,7 +132,7 @@ public struct AutoPrompt {
                     break
                 }
             }
-            progress(Progress(iteration: iteration, position: position, token: accepted, loss: current))
+            try progress(Progress(iteration: iteration, position: position, token: accepted, loss: current))
             guard accepted != nil else { break }
             curve.append(current)
         }

@@ -68,49 +68,35 @@ public struct PTuning {
         return (pairs, triplets)
     }
 
-    /// The language-model side of a step: embeds a batch with given prompt vectors, takes the loss and,
-    /// when asked, dLoss/d(prompt vectors).
-    final class Objective {
+    /// The objective in one process: the whole batch through one encoder (BLAS threads for parallelism).
+    public final class Objective: PromptObjective {
         let model: PretrainedModel
-        let settings: Settings
+        let preparer: PromptBatchPreparer
         let encoder: Encoder
         let activations: EncoderActivations
         let workspace = BackwardWorkspace()
         let modelGradients: Parameters
-        var tokens: [WordPair: [Int32]] = [:]
 
-        init(model: PretrainedModel, settings: Settings) {
+        public init(model: PretrainedModel, settings: Settings) {
             self.model = model
-            self.settings = settings
+            preparer = PromptBatchPreparer(model: model, settings: settings)
             encoder = Encoder(config: model.config, parameters: model.parameters)
             activations = EncoderActivations(config: model.config, keepsAllLayers: true)
             modelGradients = Parameters(layout: model.parameters.layout)
         }
 
         /// The mean triplet loss of `batch`; with `dVectors`, its gradient is added there.
-        func loss(_ batch: TripletBatch, vectors: UnsafePointer<Float>, dVectors: UnsafeMutablePointer<Float>?) throws(EmbeddingError) -> Float {
+        public func loss(_ batch: TripletBatch, vectors: UnsafePointer<Float>, dVectors: UnsafeMutablePointer<Float>?) throws(EmbeddingError) -> Float {
             let h = model.config.hiddenSize
-            let (pairs, triplets) = PTuning.tripletRows(batch, inBatchNegatives: settings.inBatchNegatives)
-            var sequences: [[Int32]] = []
-            for pair in pairs {
-                if let known = tokens[pair] { sequences.append(known); continue }
-                let ids = try settings.prompt.tokenize(pair, tokenizer: model.tokenizer, vocabulary: model.config.vocabSize,
-                                                       maxLength: settings.maxLength)
-                tokens[pair] = ids
-                sequences.append(ids)
-            }
-            let packed = TokenBatch(sequences: sequences)
+            let (packed, triplets) = try preparer.prepare(batch)
+            let rows = packed.sequenceCount
             encoder.forward(packed, activations: activations, promptVectors: vectors)
-            let pooled = FloatBuffer(count: pairs.count * h)
+            let pooled = FloatBuffer(count: rows * h)
             _ = Pooling.average.pool(batch: packed, states: activations.lastHiddenState.pointer,
                                      maskTokenID: model.tokenizer.maskTokenID, hidden: h, out: pooled.pointer)
-            let dPooled = FloatBuffer(count: pairs.count * h)
-            let total = TripletLoss.compute(embeddings: pooled.pointer, dimension: h, triplets: triplets,
-                                            margin: settings.margin, gradient: dVectors == nil ? nil : dPooled.pointer)
-            // The mean over triplets, as PyTorch's TripletMarginLoss: the gradient scaled the same way.
-            let scale = 1 / Float(max(triplets.count, 1))
-            if let dVectors {
-                for i in 0 ..< dPooled.count { dPooled.pointer[i] *= scale }
+            let dPooled = dVectors == nil ? nil : FloatBuffer(count: rows * h)
+            let loss = preparer.loss(pooled: pooled.pointer, rows: rows, triplets: triplets, dPooled: dPooled?.pointer)
+            if let dVectors, let dPooled {
                 let dStates = FloatBuffer(count: packed.tokenCount * h)
                 Pooling.average.backward(batch: packed, dOut: dPooled.pointer, maskTokenID: model.tokenizer.maskTokenID,
                                          hidden: h, dStates: dStates.pointer)
@@ -118,19 +104,21 @@ public struct PTuning {
                 encoder.backward(packed, activations: activations, dLastHidden: dStates.pointer, gradients: modelGradients,
                                  workspace: workspace, dPromptVectors: dVectors)
             }
-            return total * scale
+            return loss
         }
     }
 
     /// The mean loss over every batch of epoch 0 with the given prompt vectors (`[triggerCount, H]`):
     /// a fixed yardstick to compare prompts by.
-    public func loss(model: PretrainedModel, relations: [RelationExamples], vectors: [Float]) throws(EmbeddingError) -> Float {
+    /// `objective`: where the loss runs (default: this process, ``Objective``).
+    public func loss(model: PretrainedModel, relations: [RelationExamples], vectors: [Float],
+                     objective: (any PromptObjective)? = nil) throws -> Float {
         let sampler = TripletSampler(relations: relations, relationsPerBatch: settings.relationsPerBatch,
                                      tripletsPerRelation: settings.tripletsPerRelation, seed: settings.seed)
-        let objective = Objective(model: model, settings: settings)
+        let objective = objective ?? Objective(model: model, settings: settings)
         var total: Float = 0
         for index in 0 ..< sampler.batchesPerEpoch {
-            total += try vectors.withUnsafeBufferPointer { (v) throws(EmbeddingError) in
+            total += try vectors.withUnsafeBufferPointer { v in
                 try objective.loss(sampler.batch(epoch: 0, index: index), vectors: v.baseAddress!, dVectors: nil)
             }
         }
@@ -145,15 +133,15 @@ public struct PTuning {
         return cache.output.array(0 ..< settings.prompt.triggerCount * hidden)
     }
 
-    /// Runs the search on `model` (left unchanged) over `relations`.
-    public func run(model: PretrainedModel, relations: [RelationExamples],
-                    progress: (Progress) -> Void = { _ in }) throws(EmbeddingError) -> Result {
+    /// Runs the search on `model` (left unchanged) over `relations`; `objective` as in ``loss(model:relations:vectors:objective:)``.
+    public func run(model: PretrainedModel, relations: [RelationExamples], objective: (any PromptObjective)? = nil,
+                    progress: (Progress) throws -> Void = { _ in }) throws -> Result {
         let started = Date()
         let h = model.config.hiddenSize
         let prompt = settings.prompt
         let sampler = TripletSampler(relations: relations, relationsPerBatch: settings.relationsPerBatch,
                                      tripletsPerRelation: settings.tripletsPerRelation, seed: settings.seed)
-        let objective = Objective(model: model, settings: settings)
+        let objective = objective ?? Objective(model: model, settings: settings)
         let promptEncoder = PromptEncoder(rows: prompt.triggerCount, width: h, seed: settings.seed)
         let cache = promptEncoder.makeCache()
         let optimizer = AdamW(parameterCount: promptEncoder.parameterCount, settings: .init(weightDecay: 0))
@@ -177,7 +165,7 @@ public struct PTuning {
                                  count: promptEncoder.parameterCount, learningRate: settings.learningRate)
                 step += 1
                 curve.append(loss)
-                progress(Progress(step: step, totalSteps: total, loss: loss))
+                try progress(Progress(step: step, totalSteps: total, loss: loss))
             }
         }
         promptEncoder.forward(cache)

@@ -33,9 +33,11 @@ public final class ShardWorker: @unchecked Sendable {
 
     /// Phase 1: pooled embeddings `[sequences, H]` of `batch` into `out`.
     /// Returns the index of a sequence that could not be pooled (mask pooling, truncated mask), if any.
-    public func forward(_ batch: TokenBatch, dropout: DropoutSettings?, into out: UnsafeMutablePointer<Float>) -> Int? {
+    /// `promptVectors`: a continuous prompt for this pass only (a prompt search), instead of the shard's.
+    public func forward(_ batch: TokenBatch, dropout: DropoutSettings?, promptVectors override: [Float]? = nil,
+                        into out: UnsafeMutablePointer<Float>) -> Int? {
         self.batch = batch
-        if let promptVectors {
+        if let promptVectors = override ?? promptVectors {
             promptVectors.withUnsafeBufferPointer { encoder.forward(batch, activations: activations, dropout: dropout, promptVectors: $0.baseAddress) }
         } else {
             encoder.forward(batch, activations: activations, dropout: dropout)
@@ -44,13 +46,14 @@ public final class ShardWorker: @unchecked Sendable {
                             hidden: encoder.config.hiddenSize, out: out)
     }
 
-    /// Phase 2: adds the gradients of the last forward batch, given dLoss/dEmbedding `[sequences, H]`.
-    public func backward(dEmbeddings: UnsafePointer<Float>) {
+    /// Phase 2: adds the gradients of the last forward batch, given dLoss/dEmbedding `[sequences, H]`;
+    /// with `dPromptVectors`, also dLoss/d(prompt vectors) there.
+    public func backward(dEmbeddings: UnsafePointer<Float>, dPromptVectors: UnsafeMutablePointer<Float>? = nil) {
         let h = encoder.config.hiddenSize
         if dStates.count < batch.tokenCount * h { dStates = FloatBuffer(count: batch.tokenCount * h) }
         pooling.backward(batch: batch, dOut: dEmbeddings, maskTokenID: maskTokenID, hidden: h, dStates: dStates.pointer)
         encoder.backward(batch, activations: activations, dLastHidden: dStates.pointer, gradients: gradients,
-                         workspace: workspace)
+                         workspace: workspace, dPromptVectors: dPromptVectors)
         let vocabulary = Int32(encoder.config.vocabSize)
         touchedTokens.formUnion(batch.tokenIDs.lazy.filter { $0 < vocabulary })   // trigger ids have no word-table row
     }

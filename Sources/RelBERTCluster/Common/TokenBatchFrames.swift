@@ -33,6 +33,19 @@ enum TokenBatchFrames {
         return TokenBatch(sequences: sequences)
     }
 
+    /// A worker.Forward's frames: the two token frames, and a "prompt_vectors" frame when a third
+    /// comes (checked: F32 [1...256, H], finite), which widens the token ids by its rows.
+    static func batchWithPrompt(_ tensors: [ZMQFrame], specs: [Relbert_V1_TensorSpec], config: ModelConfig, tokenLimit: Int,
+                                method: String) throws(ProtocolError) -> (TokenBatch, [Float]?) {
+        guard specs.count == 3, tensors.count == 3, specs[2].name == LoadedWeights.promptVectorsName else {
+            return (try batch(tensors, specs: specs, config: config, tokenLimit: tokenLimit, method: method), nil)
+        }
+        let vectors = try LoadedWeights.promptVectors(specs[2], tensors[2], hidden: config.hiddenSize)
+        let tokens = try batch(Array(tensors.prefix(2)), specs: Array(specs.prefix(2)), config: config,
+                               tokenLimit: config.vocabSize + vectors.count / config.hiddenSize, method: method)
+        return (tokens, vectors)
+    }
+
     /// The two frames (and their specs) for a batch.
     static func encode(_ batch: TokenBatch) -> (specs: [Relbert_V1_TensorSpec], frames: [ZMQFrame]) {
         let lengths = (0 ..< batch.sequenceCount).map { Int32(batch.length(of: $0)) }

@@ -205,7 +205,8 @@ public final class ClusterTrainer: StepExecutor {
 
     /// Phase 1 on every shard: fills `embeddings`. Returns the shards (sequence range, worker).
     @discardableResult
-    private func forward(_ tokenBatch: TokenBatch, step: Int?, peers: [WorkerRegistry.Peer]) throws -> [(Range<Int>, [UInt8])] {
+    private func forward(_ tokenBatch: TokenBatch, step: Int?, peers: [WorkerRegistry.Peer],
+                         promptVectors: (pointer: UnsafePointer<Float>, rows: Int)? = nil) throws -> [(Range<Int>, [UInt8])] {
         let n = tokenBatch.sequenceCount, h = hidden
         if embeddings.count < n * h { embeddings = FloatBuffer(count: n * h) }
         let ranges = tokenBatch.balancedSplit(into: min(peers.count, n)).filter { !$0.isEmpty }
@@ -228,7 +229,11 @@ public final class ClusterTrainer: StepExecutor {
                 request.dropout = dropout
             }
             request.parametersChecksum = checksum
-            let (specs, frames) = TokenBatchFrames.encode(slice)
+            var (specs, frames) = TokenBatchFrames.encode(slice)
+            if let promptVectors {
+                specs.append(TensorFrames.spec(LoadedWeights.promptVectorsName, .f32, [promptVectors.rows, h]))
+                frames.append(TensorFrames.floats(promptVectors.pointer, count: promptVectors.rows * h))
+            }
             request.tensors = specs
             statistics.bytesSent += frames.reduce(0) { $0 + $1.count }
             requests.append((coordinator.request(Method.forward, request, tensors: frames, to: identity), identity))
@@ -308,6 +313,63 @@ public final class ClusterTrainer: StepExecutor {
 
     private var touchedRows = Set<Int32>()
 
+    // MARK: - Prompt search
+
+    /// The ``PromptObjective`` of a prompt search on this cluster (the weights stay frozen): each
+    /// batch's pairs spread over the workers with the prompt vectors, the loss on the coordinator, and
+    /// the shards' dLoss/d(prompt vectors) summed in shard order.
+    public func promptObjective(settings: PTuning.Settings) -> any PromptObjective {
+        ClusterPromptObjective(trainer: self, preparer: PromptBatchPreparer(model: model, settings: settings))
+    }
+
+    /// One evaluation of a prompt objective: forward with `vectors` (`[rows, H]`), `loss` of the pooled
+    /// embeddings (filling dLoss/dPooled when given a buffer), and with `dVectors` the backward pass,
+    /// whose summed gradient is added there. A lost worker makes the whole evaluation start again.
+    func promptLoss(_ tokens: TokenBatch, vectors: UnsafePointer<Float>, rows: Int, dVectors: UnsafeMutablePointer<Float>?,
+                    loss: (UnsafePointer<Float>, UnsafeMutablePointer<Float>?) -> Float) throws -> Float {
+        let h = hidden, n = tokens.sequenceCount
+        let started = ContinuousClock.now
+        defer { statistics.secondsInStep += (ContinuousClock.now - started).secondsValue; statistics.steps += 1 }
+        return try onLiveWorkers("prompt search") { peers in
+            let shards = try forward(tokens, step: nil, peers: peers, promptVectors: (vectors, rows))
+            if dEmbeddings.count < n * h { dEmbeddings = FloatBuffer(count: n * h) }
+            dEmbeddings.pointer.update(repeating: 0, count: n * h)
+            let value = loss(embeddings.pointer, dVectors == nil ? nil : dEmbeddings.pointer)
+            guard let dVectors else { return value }
+            var requests: [(UInt64, [UInt8])] = []
+            for (range, identity) in shards {
+                var request = Relbert_V1_BackwardRequest()
+                request.jobID = jobID
+                request.step = 0
+                request.promptGradient = true
+                request.tensors = [TensorFrames.spec("d_embeddings", .f32, [range.count, h])]
+                let frame = TensorFrames.floats(dEmbeddings.pointer + range.lowerBound * h, count: range.count * h)
+                statistics.bytesSent += frame.count
+                requests.append((coordinator.request(Method.backward, request, tensors: [frame], to: identity), identity))
+            }
+            let replies = try collect(requests)
+            let sum = FloatBuffer(count: rows * h)
+            let part = FloatBuffer(count: rows * h)
+            for (reply, (_, identity)) in zip(replies, shards) {
+                do {
+                    let body = try reply.body(as: Relbert_V1_BackwardReply.self)
+                    try TensorFrames.validate(reply.tensors, against: body.tensors, expecting: ["d_prompt_vectors"], maxElements: rows * h)
+                    guard body.tensors[0].dtype == .f32, body.tensors[0].shape == [UInt64(rows), UInt64(h)] else {
+                        throw ProtocolError(.invalidArgument, "d_prompt_vectors of shape \(body.tensors[0].shape)")
+                    }
+                } catch {
+                    coordinator.registry.attach(identity, job: nil)
+                    throw StepFailure(description: "a worker's prompt gradient is malformed: \(error)")
+                }
+                statistics.bytesReceived += reply.tensors[0].count
+                TensorFrames.readFloats(reply.tensors[0], dtype: .f32, into: part.pointer, count: rows * h)
+                for i in 0 ..< rows * h { sum.pointer[i] += part.pointer[i] }
+            }
+            for i in 0 ..< rows * h { dVectors[i] += sum.pointer[i] }
+            return value
+        }
+    }
+
     /// worker.Update to every worker holding this job's model (the update applies on top of the
     /// last load, which arrived before it on the same connection).
     private func broadcastUpdate(step: Int, learningRate: Float) {
@@ -356,6 +418,24 @@ public final class ClusterTrainer: StepExecutor {
         for (id, _) in requests {
             coordinator.inFlight[id] = nil
             coordinator.replies[id] = nil
+        }
+    }
+}
+
+/// A prompt search's objective on the cluster (see ``ClusterTrainer/promptObjective(settings:)``).
+final class ClusterPromptObjective: PromptObjective {
+    let trainer: ClusterTrainer
+    let preparer: PromptBatchPreparer
+
+    init(trainer: ClusterTrainer, preparer: PromptBatchPreparer) {
+        self.trainer = trainer
+        self.preparer = preparer
+    }
+
+    func loss(_ batch: TripletBatch, vectors: UnsafePointer<Float>, dVectors: UnsafeMutablePointer<Float>?) throws -> Float {
+        let (tokens, triplets) = try preparer.prepare(batch)
+        return try trainer.promptLoss(tokens, vectors: vectors, rows: preparer.settings.prompt.triggerCount, dVectors: dVectors) { pooled, dPooled in
+            preparer.loss(pooled: pooled, rows: tokens.sequenceCount, triplets: triplets, dPooled: dPooled)
         }
     }
 }

@@ -11,9 +11,21 @@ extension Coordinator {
             switch header.method {
             case Method.submit:
                 let request = try envelope.body(as: Relbert_V1_SubmitRequest.self)
-                guard let data = request.configurationJson.data(using: .utf8),
-                      let configuration = try? JSONDecoder().decode(TrainingConfiguration.self, from: data) else {
-                    throw ProtocolError(.invalidArgument, "jobs.Submit: configuration_json is not a training configuration")
+                var promptSearch: PromptSearchSpec?
+                let configuration: TrainingConfiguration
+                if request.promptSearchJson.isEmpty {
+                    guard let data = request.configurationJson.data(using: .utf8),
+                          let decoded = try? JSONDecoder().decode(TrainingConfiguration.self, from: data) else {
+                        throw ProtocolError(.invalidArgument, "jobs.Submit: configuration_json is not a training configuration")
+                    }
+                    configuration = decoded
+                } else {
+                    do {
+                        promptSearch = try JSONDecoder().decode(PromptSearchSpec.self, from: Data(request.promptSearchJson.utf8))
+                    } catch {
+                        throw ProtocolError(.invalidArgument, "jobs.Submit: prompt_search_json is not a prompt search: \(error)")
+                    }
+                    configuration = TrainingConfiguration()
                 }
                 guard request.idempotencyKey.utf8.count <= 128 else {
                     throw ProtocolError(.invalidArgument, "jobs.Submit: the idempotency key is longer than 128 bytes")
@@ -26,7 +38,7 @@ extension Coordinator {
                 }
                 let result: (job: JobRecord, existed: Bool)
                 do {
-                    result = try submit(configuration: configuration, modelDirectory: request.modelDirectory,
+                    result = try submit(configuration: configuration, promptSearch: promptSearch, modelDirectory: request.modelDirectory,
                                         dataDirectory: request.dataDirectory,
                                         idempotencyKey: request.idempotencyKey.isEmpty ? nil : request.idempotencyKey)
                 } catch {
@@ -93,7 +105,11 @@ extension Coordinator {
         s.workersAlive = UInt32(registry.count)
         s.error = job.error ?? ""
         s.submittedUnix = job.submitted
-        if let data = try? JSONEncoder().encode(job.configuration) { s.configurationJson = String(decoding: data, as: UTF8.self) }
+        if let spec = job.promptSearch {
+            if let data = try? JSONEncoder().encode(spec) { s.promptSearchJson = String(decoding: data, as: UTF8.self) }
+        } else if let data = try? JSONEncoder().encode(job.configuration) {
+            s.configurationJson = String(decoding: data, as: UTF8.self)
+        }
         return s
     }
 

@@ -129,15 +129,22 @@ public final class Coordinator {
     // MARK: - Jobs
 
     /// Queues a job (the in-process form of jobs.Submit).
-    public func submit(configuration: TrainingConfiguration, modelDirectory: String, dataDirectory: String,
+    /// With `promptSearch`, the job is that search (its model: the base folder with the learned prompt)
+    /// and `configuration` is unused.
+    public func submit(configuration: TrainingConfiguration, promptSearch: PromptSearchSpec? = nil,
+                       modelDirectory: String, dataDirectory: String,
                        output: String? = nil, resume: Bool = false, idempotencyKey: String? = nil) throws -> (job: JobRecord, existed: Bool) {
         if let key = idempotencyKey, !key.isEmpty, let existing = store.job(idempotencyKey: key) {
             return (existing, true)
         }
-        do { try configuration.validate() } catch { throw ClusterError.state(error.description) }
+        do {
+            if let promptSearch { try promptSearch.validate() } else { try configuration.validate() }
+        } catch {
+            throw ClusterError.state(error.description)
+        }
         let id = Self.newJobID()
         let out = output ?? jobOutputDirectory(id).path
-        let job = JobRecord(id: id, idempotencyKey: idempotencyKey, configuration: configuration,
+        let job = JobRecord(id: id, idempotencyKey: idempotencyKey, configuration: configuration, promptSearch: promptSearch,
                             modelDirectory: modelDirectory, dataDirectory: dataDirectory, output: out,
                             resume: resume, state: .queued, submitted: Date().timeIntervalSince1970)
         try store.add(job)
@@ -170,8 +177,15 @@ public final class Coordinator {
         let output = URL(fileURLWithPath: job.output)
         let hasCheckpoint = FileManager.default.fileExists(atPath: output.appendingPathComponent("checkpoint/trainer_state.json").path)
         try? store.update(job.id) { $0.state = .running; $0.error = nil }
-        log("job \(job.id) running\(hasCheckpoint ? " (resuming from its checkpoint)" : "")")
         do {
+            if let spec = job.promptSearch {
+                log("job \(job.id) running: prompt search (\(spec.method.rawValue), \(spec.shapes.count) shape(s))")
+                let best = try runPromptSearch(job, spec: spec)
+                try? store.update(job.id) { $0.state = .succeeded; $0.validationLoss = best }
+                log("job \(job.id) succeeded")
+                return
+            }
+            log("job \(job.id) running\(hasCheckpoint ? " (resuming from its checkpoint)" : "")")
             let run = try TrainingRun(
                 modelDirectory: URL(fileURLWithPath: job.modelDirectory), dataDirectory: URL(fileURLWithPath: job.dataDirectory),
                 output: output, configuration: job.configuration, threads: 1, resume: job.resume || hasCheckpoint,
@@ -202,6 +216,39 @@ public final class Coordinator {
             try? store.update(job.id) { $0.state = .failed; $0.error = message }
             log("job \(job.id) failed: \(message)")
         }
+    }
+
+    /// A prompt search on the workers: the base model's weights go out once (frozen), every loss
+    /// evaluation spreads its pairs over them. Writes `output/model`; returns the chosen prompt's
+    /// validation loss. A restarted coordinator runs the search again from the start.
+    private func runPromptSearch(_ job: JobRecord, spec: PromptSearchSpec) throws -> Float {
+        let base = try PretrainedModel.load(from: URL(fileURLWithPath: job.modelDirectory))
+        let data: SemEvalDataset
+        do {
+            data = try SemEvalDataset.load(directory: URL(fileURLWithPath: job.dataDirectory).appendingPathComponent("semeval2012_task2"))
+        } catch {
+            throw TrainingError.data(error.description)
+        }
+        let trainer = ClusterTrainer(coordinator: self, jobID: job.id, model: base, pooling: .average,
+                                     optimizer: AdamW.Settings(), settings: LocalTrainer.Settings())
+        activeTrainer = trainer
+        let run = PromptSearchRun(spec: spec, threads: 1)
+        try? store.update(job.id) { $0.totalSteps = run.totalSteps(trainingRelations: data.training); $0.step = 0 }
+        let started = ContinuousClock.now
+        let outcome = try run.run(base: base, data: data, objective: { trainer.promptObjective(settings: $0) }) { [unowned self] progress in
+            try? self.store.update(job.id, persist: progress.step % 10 == 0) {
+                $0.step = progress.step
+                $0.totalSteps = progress.totalSteps
+                $0.loss = progress.loss
+                $0.secondsElapsed = (ContinuousClock.now - started).secondsValue
+            }
+            self.log("job \(job.id): \(progress.message)")
+            if let observer = self.progressObserver, let record = self.store.job(job.id) { observer(record) }
+        }
+        let report = run.report(outcome, workers: registry.count)
+        try PromptSearchRun.writeModel(base: base, prompt: outcome.best.prompt, report: report,
+                                       to: URL(fileURLWithPath: job.output).appendingPathComponent("model"))
+        return outcome.best.validationLossAfter
     }
 
     // MARK: - Messaging

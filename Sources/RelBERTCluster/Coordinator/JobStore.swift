@@ -1,13 +1,15 @@
 import Foundation
 import RelBERT
 
-/// One training job as the coordinator keeps it: what to run, where, and how far it got.
+/// One job (training, or a prompt search) as the coordinator keeps it: what to run, where, and how far it got.
 public struct JobRecord: Codable, Sendable, Equatable {
     public enum State: String, Codable, Sendable { case queued, running, succeeded, failed, cancelled }
 
     public var id: String
     public var idempotencyKey: String?
     public var configuration: TrainingConfiguration
+    /// Set for a prompt search (``PromptSearchSpec``) instead of training; `configuration` is then unused.
+    public var promptSearch: PromptSearchSpec?
     public var modelDirectory: String
     public var dataDirectory: String
     /// Where the run writes `checkpoint/`, `model/` and `train_log.jsonl`.

@@ -65,15 +65,15 @@ struct LoadedWeights {
     }
 
     /// The "prompt_vectors" frame: F32 `[1...256, H]`, every value finite.
-    private static func promptVectors(_ spec: Relbert_V1_TensorSpec, _ frame: ZMQFrame, hidden: Int) throws(ProtocolError) -> [Float] {
+    static func promptVectors(_ spec: Relbert_V1_TensorSpec, _ frame: ZMQFrame, hidden: Int) throws(ProtocolError) -> [Float] {
         try TensorFrames.validate([frame], against: [spec], expecting: [promptVectorsName], maxElements: 256 * hidden)
         guard spec.dtype == .f32, spec.shape.count == 2, (1 ... 256).contains(spec.shape[0]), spec.shape[1] == UInt64(hidden) else {
-            throw ProtocolError(.invalidArgument, "worker.Load: prompt_vectors must be F32 [1...256, \(hidden)]")
+            throw ProtocolError(.invalidArgument, "prompt_vectors must be F32 [1...256, \(hidden)]")
         }
         var vectors = [Float](repeating: 0, count: Int(spec.shape[0]) * hidden)
         vectors.withUnsafeMutableBufferPointer { TensorFrames.readFloats(frame, dtype: .f32, into: $0.baseAddress!, count: $0.count) }
         guard vectors.allSatisfy(\.isFinite) else {
-            throw ProtocolError(.invalidArgument, "worker.Load: prompt_vectors holds values that are not finite")
+            throw ProtocolError(.invalidArgument, "prompt_vectors holds values that are not finite")
         }
         return vectors
     }

@@ -16,7 +16,8 @@ final class WorkerReplica: @unchecked Sendable {
     /// Token ids a forward batch may use (the vocabulary, plus a continuous prompt's trigger ids).
     let tokenLimit: Int
     /// The step and sequence count of the last forward pass (what a backward pass must match).
-    private var lastForward: (step: UInt64, sequences: Int)?
+    /// The prompt rows (K) of its "prompt_vectors", 0 without.
+    private var lastForward: (step: UInt64, sequences: Int, promptRows: Int)?
     /// The step the next update must be for: updates arrive in order, none repeated, none skipped.
     private(set) var nextUpdateStep: UInt64
     /// Seconds the last update took, reported with the next forward pass.
@@ -60,7 +61,8 @@ final class WorkerReplica: @unchecked Sendable {
     /// Phase 1: the pooled embeddings of one shard.
     func forward(_ request: Relbert_V1_ForwardRequest, tensors: [ZMQFrame]) throws(ProtocolError) -> Envelope.Parts {
         try checkJob(request.jobID, Method.forward)
-        let batch = try TokenBatchFrames.batch(tensors, specs: request.tensors, config: config, tokenLimit: tokenLimit, method: Method.forward)
+        let (batch, promptVectors) = try TokenBatchFrames.batchWithPrompt(tensors, specs: request.tensors, config: config,
+                                                                          tokenLimit: tokenLimit, method: Method.forward)
         if request.parametersChecksum != 0 {
             let sum = ParameterChecksum.of(parameters.pointer, count: parameters.layout.totalCount)
             guard sum == request.parametersChecksum else {
@@ -78,8 +80,8 @@ final class WorkerReplica: @unchecked Sendable {
         let started = ContinuousClock.now
         let sequences = batch.sequenceCount
         let embeddings = FloatBuffer(count: sequences * h)
-        let failed = shard.forward(batch, dropout: dropout, into: embeddings.pointer)
-        lastForward = (request.step, sequences)
+        let failed = shard.forward(batch, dropout: dropout, promptVectors: promptVectors, into: embeddings.pointer)
+        lastForward = (request.step, sequences, (promptVectors?.count ?? 0) / h)
         var reply = Relbert_V1_ForwardReply()
         reply.tensors = [TensorFrames.spec("embeddings", .f32, [sequences, h])]
         if let failed { reply.unpoolableSequence = UInt32(failed + 1) }
@@ -103,11 +105,24 @@ final class WorkerReplica: @unchecked Sendable {
         let started = ContinuousClock.now
         let dE = FloatBuffer(count: last.sequences * h)
         TensorFrames.readFloats(tensors[0], dtype: .f32, into: dE.pointer, count: last.sequences * h)
+        var reply = Relbert_V1_BackwardReply()
+        if request.promptGradient {
+            // A prompt search: only dLoss/d(prompt vectors) travels (the weights are frozen).
+            guard last.promptRows > 0 else {
+                throw ProtocolError(.failedPrecondition, "worker.Backward: prompt_gradient asked, but the forward pass of step \(request.step) had no prompt_vectors")
+            }
+            let dVectors = FloatBuffer(count: last.promptRows * h)
+            shard.backward(dEmbeddings: dE.pointer, dPromptVectors: dVectors.pointer)
+            lastForward = nil
+            shard.clearGradients()
+            reply.tensors = [TensorFrames.spec("d_prompt_vectors", .f32, [last.promptRows, h])]
+            reply.computeSeconds = (ContinuousClock.now - started).secondsValue
+            return Envelope.Parts(message: reply, tensors: [TensorFrames.floats(dVectors.pointer, count: dVectors.count)])
+        }
         shard.backward(dEmbeddings: dE.pointer)
         lastForward = nil
         let (specs, frames) = codec.encode(shard.gradients.pointer, rows: Array(shard.touchedTokens), bf16: request.bf16)
         shard.clearGradients()
-        var reply = Relbert_V1_BackwardReply()
         reply.tensors = specs
         reply.computeSeconds = (ContinuousClock.now - started).secondsValue
         return Envelope.Parts(message: reply, tensors: frames)

@@ -89,6 +89,10 @@ public nonisolated struct Relbert_V1_SubmitRequest: Sendable {
   /// A retried submit with the same key returns the first submit's job id.
   public var idempotencyKey: String = String()
 
+  /// Set for a prompt search instead of a training job: a PromptSearchSpec as JSON (docs/prompts.md);
+  /// configuration_json is then ignored. The job's model is the base folder with the learned prompt.
+  public var promptSearchJson: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -134,6 +138,9 @@ public nonisolated struct Relbert_V1_JobStatus: Sendable {
   public var submittedUnix: Double = 0
 
   public var configurationJson: String = String()
+
+  /// A prompt search job's PromptSearchSpec as JSON (empty for training).
+  public var promptSearchJson: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -224,7 +231,7 @@ nonisolated extension Relbert_V1_JobState: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Relbert_V1_SubmitRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubmitRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}configuration_json\0\u{3}model_directory\0\u{3}data_directory\0\u{3}idempotency_key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}configuration_json\0\u{3}model_directory\0\u{3}data_directory\0\u{3}idempotency_key\0\u{3}prompt_search_json\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -236,6 +243,7 @@ nonisolated extension Relbert_V1_SubmitRequest: SwiftProtobuf.Message, SwiftProt
       case 2: try { try decoder.decodeSingularStringField(value: &self.modelDirectory) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.dataDirectory) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.promptSearchJson) }()
       default: break
       }
     }
@@ -254,6 +262,9 @@ nonisolated extension Relbert_V1_SubmitRequest: SwiftProtobuf.Message, SwiftProt
     if !self.idempotencyKey.isEmpty {
       try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 4)
     }
+    if !self.promptSearchJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.promptSearchJson, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -262,6 +273,7 @@ nonisolated extension Relbert_V1_SubmitRequest: SwiftProtobuf.Message, SwiftProt
     if lhs.modelDirectory != rhs.modelDirectory {return false}
     if lhs.dataDirectory != rhs.dataDirectory {return false}
     if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.promptSearchJson != rhs.promptSearchJson {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -304,7 +316,7 @@ nonisolated extension Relbert_V1_SubmitReply: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Relbert_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}state\0\u{1}step\0\u{3}total_steps\0\u{1}loss\0\u{3}sequences_per_second\0\u{3}seconds_elapsed\0\u{3}workers_alive\0\u{1}error\0\u{3}submitted_unix\0\u{3}configuration_json\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}state\0\u{1}step\0\u{3}total_steps\0\u{1}loss\0\u{3}sequences_per_second\0\u{3}seconds_elapsed\0\u{3}workers_alive\0\u{1}error\0\u{3}submitted_unix\0\u{3}configuration_json\0\u{3}prompt_search_json\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -323,6 +335,7 @@ nonisolated extension Relbert_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf
       case 9: try { try decoder.decodeSingularStringField(value: &self.error) }()
       case 10: try { try decoder.decodeSingularDoubleField(value: &self.submittedUnix) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.configurationJson) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.promptSearchJson) }()
       default: break
       }
     }
@@ -362,6 +375,9 @@ nonisolated extension Relbert_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf
     if !self.configurationJson.isEmpty {
       try visitor.visitSingularStringField(value: self.configurationJson, fieldNumber: 11)
     }
+    if !self.promptSearchJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.promptSearchJson, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -377,6 +393,7 @@ nonisolated extension Relbert_V1_JobStatus: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.error != rhs.error {return false}
     if lhs.submittedUnix != rhs.submittedUnix {return false}
     if lhs.configurationJson != rhs.configurationJson {return false}
+    if lhs.promptSearchJson != rhs.promptSearchJson {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -174,7 +174,9 @@ public nonisolated struct Relbert_V1_DropoutSettings: Sendable {
 }
 
 /// worker.Forward (coordinator -> worker): phase 1 on one shard. Tensor frames: "token_ids" I32
-/// [tokens] (all sequences back to back) and "lengths" I32 [sequences].
+/// [tokens] (all sequences back to back) and "lengths" I32 [sequences]; optionally a third,
+/// "prompt_vectors" F32 [K, hidden], the continuous prompt for this pass only (a prompt search), which
+/// token ids vocab_size + k read instead of the vectors of worker.Load.
 public nonisolated struct Relbert_V1_ForwardRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -249,6 +251,10 @@ public nonisolated struct Relbert_V1_BackwardRequest: Sendable {
 
   /// Send the dense gradient in bf16 (halves the bytes; no longer bit-exact).
   public var bf16: Bool = false
+
+  /// A prompt search: reply with dLoss/d(prompt vectors) of the last forward's "prompt_vectors",
+  /// one tensor "d_prompt_vectors" F32 [K, hidden], instead of the parameter gradient.
+  public var promptGradient: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -720,7 +726,7 @@ nonisolated extension Relbert_V1_ForwardReply: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Relbert_V1_BackwardRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BackwardRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}step\0\u{1}tensors\0\u{1}bf16\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}step\0\u{1}tensors\0\u{1}bf16\0\u{3}prompt_gradient\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -732,6 +738,7 @@ nonisolated extension Relbert_V1_BackwardRequest: SwiftProtobuf.Message, SwiftPr
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.step) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.tensors) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.bf16) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.promptGradient) }()
       default: break
       }
     }
@@ -750,6 +757,9 @@ nonisolated extension Relbert_V1_BackwardRequest: SwiftProtobuf.Message, SwiftPr
     if self.bf16 != false {
       try visitor.visitSingularBoolField(value: self.bf16, fieldNumber: 4)
     }
+    if self.promptGradient != false {
+      try visitor.visitSingularBoolField(value: self.promptGradient, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -758,6 +768,7 @@ nonisolated extension Relbert_V1_BackwardRequest: SwiftProtobuf.Message, SwiftPr
     if lhs.step != rhs.step {return false}
     if lhs.tensors != rhs.tensors {return false}
     if lhs.bf16 != rhs.bf16 {return false}
+    if lhs.promptGradient != rhs.promptGradient {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

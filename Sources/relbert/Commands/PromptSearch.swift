@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import RelBERT
+import RelBERTCluster
+import RelBERTProtocol
 
 struct Prompt: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,11 +12,6 @@ struct Prompt: ParsableCommand {
 
 extension Prompt {
     struct Search: ParsableCommand {
-        enum Method: String, ExpressibleByArgument, CaseIterable {
-            case ptuning
-            case autoprompt
-        }
-
         static let configuration = CommandConfiguration(
             abstract: "Learn a prompt on the SemEval-2012 training relations with the language model frozen, and write a model folder that uses it.",
             discussion: """
@@ -27,13 +24,13 @@ extension Prompt {
             --candidates that lowers the loss over the training relations; it stops early when none does.
             """)
 
-        @Option(help: "ptuning or autoprompt.") var method: Method = .ptuning
+        @Option(help: "ptuning or autoprompt.") var method: PromptSearchSpec.Method = .ptuning
         @Option(help: "The base model folder.") var model = "models/all-MiniLM-L6-v2"
-        @Option(help: "Where to write the model folder with the learned prompt.") var output: String
+        @Option(help: "Where to write the model folder with the learned prompt (not with --coordinator: fetch the job's model).") var output: String?
         @Option(name: .customLong("data-dir"), help: "Data folder holding semeval2012_task2/.") var dataDirectory = "data"
-        @Option(help: "Trigger positions before the head word (π).") var before = 8
-        @Option(help: "Trigger positions between the words (τ).") var between = 2
-        @Option(help: "Trigger positions after the tail word (γ).") var after = 2
+        @Option(help: "Trigger positions before the head word (π), one count or a comma list to search.") var before = "8,9"
+        @Option(help: "Trigger positions between the words (τ), one or a comma list.") var between = "2,3"
+        @Option(help: "Trigger positions after the tail word (γ), one or a comma list.") var after = "2,3"
         @Option(help: "P-tuning: passes over the training relations.") var epochs = 5
         @Option(help: "AutoPrompt: trigger updates at most.") var iterations = 50
         @Option(help: "AutoPrompt: candidates tried per iteration (top k).") var candidates = 50
@@ -41,125 +38,134 @@ extension Prompt {
         @Option(name: .customLong("relations-per-batch")) var relationsPerBatch = 8
         @Option(name: .customLong("triplets-per-relation")) var tripletsPerRelation = 4
         @Option(help: "Seeds the prompt encoder and the triplet samples.") var seed: UInt64 = 0
-        @Option(help: "OpenBLAS threads.") var threads: Int?
+        @Option(help: "OpenBLAS threads (one process).") var threads: Int?
         @Option(name: .customLong("max-length")) var maxLength = 64
+        @Option(help: "Run the search on a local cluster of N worker processes (one thread each), as a job of an in-process coordinator.")
+        var workers: Int?
+        @Option(help: "Submit the search as a job to this coordinator and print its id (model and data are paths on its machine).")
+        var coordinator: String?
+        @Option(name: .customLong("idempotency-key"), help: "With --coordinator: a retried submit with the same key returns the first job's id.")
+        var idempotencyKey: String?
+        @OptionGroup var keys: ClientKeyOptions
+
+        static func counts(_ text: String, _ name: String) throws -> [Int] {
+            let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+                throw ValidationError("--\(name) takes counts of 0 or more, separated by commas ('\(text)')")
+            }
+            return values.map { $0! }
+        }
+
+        func spec() throws -> PromptSearchSpec {
+            var spec = PromptSearchSpec()
+            spec.method = method
+            let b = try Self.counts(before, "before"), i = try Self.counts(between, "between"), a = try Self.counts(after, "after")
+            spec.shapes = b.flatMap { before in i.flatMap { between in a.map { ContinuousPrompt(before: before, between: between, after: $0) } } }
+            spec.epochs = epochs
+            spec.iterations = iterations
+            spec.candidates = candidates
+            spec.learningRate = learningRate
+            spec.relationsPerBatch = relationsPerBatch
+            spec.tripletsPerRelation = tripletsPerRelation
+            spec.seed = seed
+            spec.maxLength = maxLength
+            return spec
+        }
 
         func validate() throws {
-            guard iterations > 0, candidates > 0 else { throw ValidationError("--iterations and --candidates must be positive") }
-            guard before >= 0, between >= 0, after >= 0, before + between + after > 0, before + between + after <= 256 else {
-                throw ValidationError("trigger counts must be 0 or more, 1 to 256 in all")
-            }
-            guard epochs > 0, learningRate > 0, learningRate.isFinite, relationsPerBatch > 0, tripletsPerRelation > 0 else {
-                throw ValidationError("--epochs, --lr, --relations-per-batch and --triplets-per-relation must be positive")
-            }
+            do { try spec().validate() } catch let error as TrainingError { throw ValidationError(error.description) }
             if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+            if let workers, !(1 ... 64).contains(workers) { throw ValidationError("--workers must be 1...64") }
+            if coordinator == nil, output == nil { throw ValidationError("--output is required (unless --coordinator)") }
+            if coordinator != nil, workers != nil { throw ValidationError("--coordinator and --workers exclude each other") }
         }
 
         func run() throws {
+            let spec = try spec()
+            if let coordinator { return try submit(spec, to: coordinator) }
+            let output = self.output!
             let base = try PretrainedModel.load(from: URL(fileURLWithPath: model))
             let data = try SemEvalDataset.load(directory: URL(fileURLWithPath: dataDirectory).appendingPathComponent("semeval2012_task2"))
-            if method == .autoprompt { return try runAutoPrompt(base: base, data: data) }
-            var settings = PTuning.Settings()
-            settings.prompt = ContinuousPrompt(before: before, between: between, after: after)
-            settings.epochs = epochs
-            settings.learningRate = learningRate
-            settings.relationsPerBatch = relationsPerBatch
-            settings.tripletsPerRelation = tripletsPerRelation
-            settings.seed = seed
-            settings.maxLength = maxLength
-            settings.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-            let search = PTuning(settings: settings)
-            let h = base.config.hiddenSize
-            let initialLoss = try search.loss(model: base, relations: data.training, vectors: search.initialVectors(hidden: h))
-            Log.line(String(format: "P-tuning %@ on %@: %d relations, loss %.4f before", settings.prompt.description,
-                            model, data.training.count, initialLoss))
-            let result = try search.run(model: base, relations: data.training) { progress in
-                if progress.step % 10 == 0 || progress.step == progress.totalSteps {
-                    Log.line(String(format: "step %d/%d loss %.4f", progress.step, progress.totalSteps, progress.loss))
+            if let workers { return try onLocalCluster(spec, workers: workers, output: output) }
+            let search = PromptSearchRun(spec: spec, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            Log.line("\(method.rawValue) on \(model): \(spec.shapes.count) prompt shape(s) \(spec.shapes.map(\.description).joined(separator: " ")), \(data.training.count) relations")
+            let outcome = try search.run(base: base, data: data, objective: nil) { progress in
+                if spec.method == .autoprompt || progress.step % 10 == 0 { Log.line(progress.message) }
+            }
+            try PromptSearchRun.writeModel(base: base, prompt: outcome.best.prompt, report: search.report(outcome, workers: nil),
+                                           to: URL(fileURLWithPath: output))
+            Self.summarize(outcome, spec: spec, output: output)
+        }
+
+        /// What every way of running prints: each shape's figures, then the one kept.
+        static func summarize(_ outcome: PromptSearchRun.Outcome, spec: PromptSearchSpec, output: String) {
+            var out = OutputStream()
+            for trial in outcome.trials {
+                var line = String(format: "%@ %@ in %.0f s (%d %@", spec.method == .ptuning ? "learned" : "searched",
+                                  trial.prompt.shape.description, trial.seconds, trial.steps, spec.method == .ptuning ? "steps" : "iterations")
+                if spec.method == .autoprompt { line += ", \(trial.candidatesTried) candidates tried" }
+                line += String(format: "): triplet loss on the training relations %.4f → %.4f, validation %.4f → %.4f",
+                               trial.trainingLossBefore, trial.trainingLossAfter, trial.validationLossBefore, trial.validationLossAfter)
+                out.write(line)
+            }
+            let best = outcome.best
+            if outcome.trials.count > 1 {
+                out.write(String(format: "kept %@ (lowest validation loss %.4f); all shapes in %.0f s", best.prompt.shape.description,
+                                 best.validationLossAfter, outcome.seconds))
+            }
+            if spec.method == .autoprompt { out.write("triggers \(best.prompt.triggers.map(String.init).joined(separator: " "))") }
+            out.write("wrote \(output) (prompt \(best.prompt.templateText))")
+            out.flush()
+        }
+
+        /// The search as a job of an in-process coordinator over `workers` local worker processes.
+        func onLocalCluster(_ spec: PromptSearchSpec, workers: Int, output: String) throws {
+            try LocalCluster.run(workers: workers) { coordinator in
+                let (job, _) = try coordinator.submit(configuration: TrainingConfiguration(), promptSearch: spec,
+                                                      modelDirectory: LocalCluster.absolute(model),
+                                                      dataDirectory: LocalCluster.absolute(dataDirectory),
+                                                      output: LocalCluster.absolute(output) + ".job")
+                Log.line("\(method.rawValue) on \(model): \(spec.shapes.count) prompt shape(s), \(workers) local worker(s) at \(coordinator.endpoint)")
+                var reported = 0
+                coordinator.progressObserver = { record in
+                    guard record.id == job.id, record.step >= reported + (spec.method == .autoprompt ? 1 : 10) else { return }
+                    reported = record.step
+                    Log.line(String(format: "step %d/%d loss %.4f", record.step, record.totalSteps, record.loss))
+                }
+                try coordinator.run(until: { coordinator.job(job.id)?.isFinished ?? true })
+                let record = coordinator.job(job.id)
+                guard record?.state == .succeeded else {
+                    throw CLIError("the prompt search \(record?.state.rawValue ?? "vanished"): \(record?.error ?? "")")
                 }
             }
-            let finalLoss = try search.loss(model: base, relations: data.training, vectors: result.vectors)
-            let validationBefore = try search.loss(model: base, relations: data.validation, vectors: search.initialVectors(hidden: h))
-            let validationAfter = try search.loss(model: base, relations: data.validation, vectors: result.vectors)
-            let prompt = LearnedPrompt(method: "ptuning", kind: .continuous, shape: settings.prompt, vectors: result.vectors)
-            try Self.writeModel(base: base, prompt: prompt, to: URL(fileURLWithPath: output), report: [
-                "method": "ptuning", "before": before, "between": between, "after": after, "epochs": epochs,
-                "learning_rate": Double(learningRate), "relations_per_batch": relationsPerBatch,
-                "triplets_per_relation": tripletsPerRelation, "seed": Int(seed), "steps": result.steps,
-                "seconds": (result.seconds * 10).rounded() / 10, "threads": settings.threads,
-                "training_loss_before": Double(initialLoss), "training_loss_after": Double(finalLoss),
-                "validation_loss_before": Double(validationBefore), "validation_loss_after": Double(validationAfter),
-                "loss_per_step": result.lossCurve.map(Double.init),
-            ])
-            var out = OutputStream()
-            out.write(String(format: "learned %@ in %.0f s (%d steps): triplet loss on the training relations %.4f → %.4f, validation %.4f → %.4f",
-                             settings.prompt.description, result.seconds, result.steps, initialLoss, finalLoss,
-                             validationBefore, validationAfter))
-            out.write("wrote \(output) (prompt \(prompt.templateText))")
-            out.flush()
-        }
-
-        func runAutoPrompt(base: PretrainedModel, data: SemEvalDataset) throws {
-            var settings = AutoPrompt.Settings()
-            settings.prompt = ContinuousPrompt(before: before, between: between, after: after)
-            settings.iterations = iterations
-            settings.candidates = candidates
-            settings.relationsPerBatch = relationsPerBatch
-            settings.tripletsPerRelation = tripletsPerRelation
-            settings.seed = seed
-            settings.maxLength = maxLength
-            settings.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-            let tokenizer = base.tokenizer
-            let autoPrompt = AutoPrompt(settings: settings)
-            let result = try autoPrompt.run(model: base, relations: data.training) { p in
-                let token = p.token.map { "token \($0)" } ?? "no candidate lowers the loss: stopping"
-                Log.line(String(format: "iteration %d, position %d: %@, loss %.4f", p.iteration, p.position, token, p.loss))
-            }
-            let prompt = LearnedPrompt(method: "autoprompt", kind: .discrete, shape: settings.prompt, triggers: result.triggers)
-            // The validation relations under the same loss the search minimized.
-            let search = PTuning(settings: autoPrompt.objectiveSettings)
-            let start = [Int32](repeating: tokenizer.maskTokenID, count: settings.prompt.triggerCount)
-            let validationBefore = try search.loss(model: base, relations: data.validation,
-                                                   vectors: AutoPrompt.wordRows(start, model: base))
-            let validationAfter = try search.loss(model: base, relations: data.validation,
-                                                  vectors: AutoPrompt.wordRows(result.triggers, model: base))
-            try Self.writeModel(base: base, prompt: prompt, to: URL(fileURLWithPath: output), report: [
-                "method": "autoprompt", "before": before, "between": between, "after": after,
-                "iterations": result.iterations, "candidates_per_iteration": candidates, "candidates_tried": result.candidatesTried,
-                "relations_per_batch": relationsPerBatch, "triplets_per_relation": tripletsPerRelation, "seed": Int(seed),
-                "seconds": (result.seconds * 10).rounded() / 10, "threads": settings.threads,
-                "triggers": result.triggers.map(Int.init), "loss_after_each_update": result.lossCurve.map(Double.init),
-                "validation_loss_before": Double(validationBefore), "validation_loss_after": Double(validationAfter),
-            ])
-            var out = OutputStream()
-            out.write(String(format: "searched %@ in %.0f s (%d iterations, %d candidates tried): training loss %.4f → %.4f, validation %.4f → %.4f",
-                             settings.prompt.description, result.seconds, result.iterations, result.candidatesTried,
-                             result.lossCurve.first ?? 0, result.lossCurve.last ?? 0, validationBefore, validationAfter))
-            out.write("triggers \(result.triggers.map(String.init).joined(separator: " "))")
-            out.write("wrote \(output) (prompt \(prompt.templateText))")
-            out.flush()
-        }
-
-        /// The base model's files with the learned prompt: written beside `folder` and renamed into place.
-        static func writeModel(base: PretrainedModel, prompt: LearnedPrompt, to folder: URL, report: [String: Any]) throws {
+            // The job wrote OUTPUT.job/model; the folder asked for is that model.
             let manager = FileManager.default
-            let partial = folder.deletingLastPathComponent().appendingPathComponent(".\(folder.lastPathComponent).partial")
-            try? manager.removeItem(at: partial)
-            try manager.createDirectory(at: partial, withIntermediateDirectories: true)
-            let skipped: Set<String> = ["config.json", LearnedPrompt.fileName, LearnedPrompt.vectorsFileName, "prompt_search.json"]
-            for name in try manager.contentsOfDirectory(atPath: base.directory.path) where !skipped.contains(name) && !name.hasPrefix(".") {
-                try manager.copyItem(at: base.directory.appendingPathComponent(name), to: partial.appendingPathComponent(name))
-            }
-            var config = base.config
-            config.relbert = RelBERTSettings(template: prompt.templateText, aggregationMode: Pooling.average.rawValue)
-            let original = (try? JSONSerialization.jsonObject(with: base.originalConfigJSON)) as? [String: Any] ?? [:]
-            try JSONSerialization.data(withJSONObject: config.jsonObject(mergingInto: original), options: [.prettyPrinted, .sortedKeys])
-                .write(to: partial.appendingPathComponent("config.json"))
-            try prompt.write(to: partial, hidden: base.config.hiddenSize)
-            try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
-                .write(to: partial.appendingPathComponent("prompt_search.json"))
-            if manager.fileExists(atPath: folder.path) { try manager.removeItem(at: folder) }
-            try manager.moveItem(at: partial, to: folder)
+            let jobFolder = URL(fileURLWithPath: output + ".job")
+            if manager.fileExists(atPath: output) { try manager.removeItem(atPath: output) }
+            try manager.moveItem(at: jobFolder.appendingPathComponent("model"), to: URL(fileURLWithPath: output))
+            try? manager.removeItem(at: jobFolder)
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output).appendingPathComponent("prompt_search.json"))) as? [String: Any] ?? [:]
+            var out = OutputStream()
+            out.write(String(format: "searched on %d worker(s) in %.0f s: kept %d/%d/%d, validation loss %.4f → %.4f", workers,
+                             report["seconds_all_shapes"] as? Double ?? 0, report["before"] as? Int ?? 0, report["between"] as? Int ?? 0,
+                             report["after"] as? Int ?? 0, report["validation_loss_before"] as? Double ?? 0,
+                             report["validation_loss_after"] as? Double ?? 0))
+            out.write("wrote \(output)")
+            out.flush()
+        }
+
+        func submit(_ spec: PromptSearchSpec, to coordinator: String) throws {
+            var request = Relbert_V1_SubmitRequest()
+            request.promptSearchJson = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
+            request.modelDirectory = LocalCluster.absolute(model)
+            request.dataDirectory = LocalCluster.absolute(dataDirectory)
+            request.idempotencyKey = idempotencyKey ?? UUID().uuidString
+            let client = try ClusterClient(endpoint: coordinator)
+            client.curve = try keys.keys()
+            let reply = try client.call(Method.submit, request).body(as: Relbert_V1_SubmitReply.self)
+            print(reply.jobID)
         }
     }
 }
+
+extension PromptSearchSpec.Method: ExpressibleByArgument {}

@@ -5,8 +5,9 @@ import RelBERTCluster
 /// `relbert train --workers N`: an in-process coordinator on a loopback port, N worker processes
 /// of this same binary (one thread each), the job submitted and run through the cluster code path.
 enum LocalCluster {
-    static func train(options: TrainingOptions, configuration: TrainingConfiguration, output: String, workers: Int,
-                      resume: Bool, reporter: ProgressReporter) throws {
+    /// An in-process coordinator on a loopback port with `workers` worker processes registered, for
+    /// `body`; the workers stop afterwards. RELBERT_CLUSTER_LOG=1 shows the coordinator's and workers' logs.
+    static func run(workers: Int, _ body: (RelBERTCluster.Coordinator) throws -> Void) throws {
         var coordinatorOptions = Coordinator.Options()
         coordinatorOptions.bind = "tcp://127.0.0.1:*"
         let quiet = ProcessInfo.processInfo.environment["RELBERT_CLUSTER_LOG"] == nil
@@ -18,6 +19,17 @@ enum LocalCluster {
         guard try coordinator.waitForWorkers(workers, timeout: .seconds(60)) else {
             throw CLIError("only \(coordinator.workerCount) of \(workers) workers registered within 60 s")
         }
+        try body(coordinator)
+    }
+
+    static func train(options: TrainingOptions, configuration: TrainingConfiguration, output: String, workers: Int,
+                      resume: Bool, reporter: ProgressReporter) throws {
+        try run(workers: workers) { coordinator in try train(on: coordinator, options: options, configuration: configuration,
+                                                             output: output, workers: workers, resume: resume, reporter: reporter) }
+    }
+
+    private static func train(on coordinator: RelBERTCluster.Coordinator, options: TrainingOptions, configuration: TrainingConfiguration,
+                              output: String, workers: Int, resume: Bool, reporter: ProgressReporter) throws {
         let outputURL = URL(fileURLWithPath: output)
         let hasCheckpoint = FileManager.default.fileExists(atPath: outputURL.appendingPathComponent("checkpoint/trainer_state.json").path)
         if resume, !hasCheckpoint { throw CLIError("nothing to resume: \(output)/checkpoint holds no checkpoint") }
