@@ -11,18 +11,17 @@ import Foundation
 /// triggers given to the encoder as vectors equal to their word rows (bit-identical to the tokens).
 public struct AutoPrompt {
     public struct Settings: Sendable, Equatable {
-        public var prompt = ContinuousPrompt(before: 8, between: 2, after: 2)
+        /// The loss the search minimizes and its sampler: P-tuning's (its `epochs` and `learningRate` unused).
+        public var objective = PTuning.Settings()
         public var iterations = 50
         /// Candidates tried per iteration (the paper's top k).
         public var candidates = 50
-        public var relationsPerBatch = 8
-        public var tripletsPerRelation = 4
-        public var margin: Float = 1
-        public var inBatchNegatives = true
-        public var seed: UInt64 = 0
-        public var maxLength = 64
-        public var threads = 1
         public init() {}
+        public init(objective: PTuning.Settings, iterations: Int, candidates: Int) {
+            self.objective = objective
+            self.iterations = iterations
+            self.candidates = candidates
+        }
     }
 
     public struct Result: Sendable {
@@ -46,19 +45,6 @@ public struct AutoPrompt {
     public let settings: Settings
     public init(settings: Settings) { self.settings = settings }
 
-    /// The settings of the loss the search minimizes (P-tuning's objective with this prompt and sampler).
-    public var objectiveSettings: PTuning.Settings {
-        var s = PTuning.Settings()
-        s.prompt = settings.prompt
-        s.relationsPerBatch = settings.relationsPerBatch
-        s.tripletsPerRelation = settings.tripletsPerRelation
-        s.margin = settings.margin
-        s.inBatchNegatives = settings.inBatchNegatives
-        s.seed = settings.seed
-        s.maxLength = settings.maxLength
-        return s
-    }
-
     /// The word-table rows of `ids`, `[ids.count, H]`: trigger tokens as prompt vectors.
     public static func wordRows(_ ids: [Int32], model: PretrainedModel) -> [Float] {
         let h = model.config.hiddenSize
@@ -71,19 +57,20 @@ public struct AutoPrompt {
     }
 
     /// Runs the search on `model` (left unchanged); `objective`: where the loss runs (default: this
-    /// process, ``PTuning/Objective`` with ``objectiveSettings``).
+    /// process, ``PTuning/Objective`` with the objective settings).
     public func run(model: PretrainedModel, relations: [RelationExamples], objective: (any PromptObjective)? = nil,
                     progress: (Progress) throws -> Void = { _ in }) throws -> Result {
         let started = Date()
         let h = model.config.hiddenSize, vocabulary = model.config.vocabSize
-        let k = settings.prompt.triggerCount
-        let sampler = TripletSampler(relations: relations, relationsPerBatch: settings.relationsPerBatch,
-                                     tripletsPerRelation: settings.tripletsPerRelation, seed: settings.seed)
+        let objectiveSettings = settings.objective
+        let k = objectiveSettings.prompt.triggerCount
+        let sampler = TripletSampler(relations: relations, relationsPerBatch: objectiveSettings.relationsPerBatch,
+                                     tripletsPerRelation: objectiveSettings.tripletsPerRelation, seed: objectiveSettings.seed)
         let batches = (0 ..< sampler.batchesPerEpoch).map { sampler.batch(epoch: 0, index: $0) }
-        let objective = objective ?? PTuning.Objective(model: model, settings: objectiveSettings)
+        let objective = objective ?? PTuning.Objective(model: model, settings: settings.objective)
         let table = UnsafePointer(model.parameters.pointer + model.parameters.layout.wordEmbeddings)   // for the ranking
         let previousThreads = BLAS.threads
-        BLAS.setThreads(settings.threads)
+        BLAS.setThreads(objectiveSettings.threads)
         defer { BLAS.setThreads(previousThreads) }
 
         var triggers = [Int32](repeating: model.tokenizer.maskTokenID, count: k)
@@ -98,7 +85,7 @@ public struct AutoPrompt {
             return total / Float(max(batches.count, 1))
         }
         let excluded = model.tokenizer.specialTokenIDs
-        var random = SplitMix64(seed: settings.seed ^ 0xA070)
+        var random = SplitMix64(seed: objectiveSettings.seed ^ 0xA070)
         var order = random.permutation(k)
         var current = try loss(triggers)
         var curve = [current]
@@ -136,7 +123,7 @@ public struct AutoPrompt {
             guard accepted != nil else { break }
             curve.append(current)
         }
-        return Result(prompt: settings.prompt, triggers: triggers, lossCurve: curve, iterations: iteration,
+        return Result(prompt: objectiveSettings.prompt, triggers: triggers, lossCurve: curve, iterations: iteration,
                       candidatesTried: tried, seconds: Date().timeIntervalSince(started))
     }
 }

@@ -56,19 +56,6 @@ public struct PromptSearchSpec: Codable, Sendable, Equatable {
         s.threads = threads
         return s
     }
-
-    func autoPromptSettings(_ shape: ContinuousPrompt, threads: Int) -> AutoPrompt.Settings {
-        var s = AutoPrompt.Settings()
-        s.prompt = shape
-        s.iterations = iterations
-        s.candidates = candidates
-        s.relationsPerBatch = relationsPerBatch
-        s.tripletsPerRelation = tripletsPerRelation
-        s.seed = seed
-        s.maxLength = maxLength
-        s.threads = threads
-        return s
-    }
 }
 
 /// Runs a ``PromptSearchSpec`` over every shape and writes the winner as a model folder.
@@ -178,10 +165,10 @@ public struct PromptSearchRun {
 
     private func autoPrompt(base: PretrainedModel, data: SemEvalDataset, settings: PTuning.Settings, objective: (any PromptObjective)?,
                             progress: (AutoPrompt.Progress) throws -> Void) throws -> Trial {
-        let search = AutoPrompt(settings: spec.autoPromptSettings(settings.prompt, threads: threads))
+        let search = AutoPrompt(settings: AutoPrompt.Settings(objective: settings, iterations: spec.iterations, candidates: spec.candidates))
         let result = try search.run(model: base, relations: data.training, objective: objective, progress: progress)
         // The validation relations under the same loss the search minimized.
-        let yardstick = PTuning(settings: search.objectiveSettings)
+        let yardstick = PTuning(settings: settings)
         let start = [Int32](repeating: base.tokenizer.maskTokenID, count: settings.prompt.triggerCount)
         let prompt = LearnedPrompt(method: "autoprompt", kind: .discrete, shape: settings.prompt, triggers: result.triggers)
         return Trial(prompt: prompt, trainingLossBefore: result.lossCurve.first ?? .nan, trainingLossAfter: result.lossCurve.last ?? .nan,
