@@ -21,7 +21,10 @@ extension Prompt {
             prompt.safetensors (the encoder's output vectors); relbert embed and eval use the prompt \
             unchanged. AutoPrompt: the triggers are vocabulary tokens, starting as the mask token; each \
             iteration ranks candidates for one position by -E·∇ and keeps the first of the top \
-            --candidates that lowers the loss over the training relations; it stops early when none does.
+            --candidates that lowers the loss over the training relations; it stops early when none does. \
+            Every combination of --before, --between and --after is searched (default: the paper's grid, \
+            π ∈ {8, 9}, τ and γ ∈ {2, 3}) and the prompt with the lowest validation loss is kept. \
+            --workers N runs it on a local cluster, --coordinator queues it as a job (relbert status, fetch).
             """)
 
         @Option(help: "ptuning or autoprompt.") var method: PromptSearchSpec.Method = .ptuning
@@ -146,6 +149,13 @@ extension Prompt {
             try? manager.removeItem(at: jobFolder)
             let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output).appendingPathComponent("prompt_search.json"))) as? [String: Any] ?? [:]
             var out = OutputStream()
+            for entry in report["grid"] as? [[String: Any]] ?? [] {
+                out.write(String(format: "%d/%d/%d in %.0f s: triplet loss on the training relations %.4f → %.4f, validation %.4f → %.4f",
+                                 entry["before"] as? Int ?? 0, entry["between"] as? Int ?? 0, entry["after"] as? Int ?? 0,
+                                 entry["seconds"] as? Double ?? 0, entry["training_loss_before"] as? Double ?? 0,
+                                 entry["training_loss_after"] as? Double ?? 0, entry["validation_loss_before"] as? Double ?? 0,
+                                 entry["validation_loss_after"] as? Double ?? 0))
+            }
             out.write(String(format: "searched on %d worker(s) in %.0f s: kept %d/%d/%d, validation loss %.4f → %.4f", workers,
                              report["seconds_all_shapes"] as? Double ?? 0, report["before"] as? Int ?? 0, report["between"] as? Int ?? 0,
                              report["after"] as? Int ?? 0, report["validation_loss_before"] as? Double ?? 0,
