@@ -231,6 +231,23 @@ final class PromptSearchCommandTests: XCTestCase {
         let scale = reference.map(abs).max()!
         for (a, b) in zip(shared, reference) { XCTAssertEqual(a, b, accuracy: 1e-3 * scale) }
         XCTAssertEqual(try Self.report(fetched)["method"] as? String, "ptuning")
+
+        // As after a training job, the coordinator then serves the job's model, learned prompt and all.
+        var served: CLIRunner.Result?
+        let deadline = Date().addingTimeInterval(60)
+        repeat {
+            served = try CLIRunner.run(["query", "embed", "--server", services.endpoint, "--format", "tsv", "paris", "france"])
+            if served?.status != 0 { usleep(200_000) }
+        } while served?.status != 0 && Date() < deadline
+        XCTAssertEqual(served?.status, 0, served?.stderr ?? "")
+        let offline = try CLIRunner.run(["embed", "--model", fetched.path, "--format", "tsv"], stdin: Data("paris\tfrance\n".utf8))
+        func values(_ text: String) -> [Float] {
+            text.split(separator: "\t").dropFirst(2).compactMap { Float($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        let a = values(served?.stdout ?? ""), b = values(offline.stdout)
+        XCTAssertEqual(a.count, b.count)
+        XCTAssertGreaterThan(a.count, 0)
+        for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-5) }
     }
 
     func testAutoPromptWritesTokensThatEmbedUses() throws {
