@@ -174,5 +174,17 @@ final class ContinuousPromptTests: XCTestCase {
         }
         XCTAssertEqual(checked, 32)
         XCTAssertGreaterThan(dVectors.array().map(abs).max() ?? 0, 1e-3)
+
+        // Without the weights' gradients (a prompt search): the same bits for the vectors, and the
+        // weight matrices' gradients left alone.
+        _ = f()
+        let inputOnly = FloatBuffer(count: vectors.count)
+        let untouched = Parameters(layout: model.parameters.layout)
+        encoder.backward(soft, activations: activations, dLastHidden: dStates.pointer, gradients: untouched,
+                         workspace: BackwardWorkspace(), dPromptVectors: inputOnly.pointer, weightGradients: false)
+        XCTAssertEqual(inputOnly.array(), dVectors.array())
+        let layer = model.parameters.layout.layers[0]
+        XCTAssertTrue(untouched.storage.array(layer.queryKeyValueWeight ..< layer.queryKeyValueWeight + 3 * h * h).allSatisfy { $0 == 0 })
+        XCTAssertFalse(gradients.storage.array(layer.queryKeyValueWeight ..< layer.queryKeyValueWeight + 3 * h * h).allSatisfy { $0 == 0 })
     }
 }

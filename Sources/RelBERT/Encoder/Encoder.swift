@@ -129,15 +129,20 @@ public struct Encoder: Sendable {
     /// `gradients` (same layout as the parameters). `activations` must hold the forward pass of the same
     /// batch with `keepsAllLayers`.
     /// `dPromptVectors` (`[k, H]`), with a continuous prompt: dLoss/d(prompt vectors) is added there.
+    /// `weightGradients: false` skips the weight matrices' and biases' gradients (a third of the work;
+    /// `gradients` then holds only the LayerNorm and embedding-table parts): for a prompt search, which
+    /// wants only `dPromptVectors`.
     public func backward(_ batch: TokenBatch, activations: EncoderActivations, dLastHidden: UnsafePointer<Float>,
                          gradients: Parameters, workspace: BackwardWorkspace,
-                         dPromptVectors: UnsafeMutablePointer<Float>? = nil) {
+                         dPromptVectors: UnsafeMutablePointer<Float>? = nil, weightGradients: Bool = true) {
         precondition(activations.keepsAllLayers, "backward needs the activations of every layer")
         let h = config.hiddenSize, inter = config.intermediateSize, heads = config.numAttentionHeads
         let t = batch.tokenCount
         let layout = parameters.layout
         let w = UnsafePointer(parameters.pointer)
         let g = gradients.pointer
+        /// Where a weight's or bias's gradient goes, or nil to skip it.
+        func weight(_ offset: Int) -> UnsafeMutablePointer<Float>? { weightGradients ? g + offset : nil }
         let dropout = activations.appliedDropout
         let hiddenDropout = (dropout?.hidden ?? 0) > 0
         let attentionDropout = (dropout?.attention ?? 0) > 0
@@ -168,12 +173,12 @@ public struct Encoder: Sendable {
                     for i in 0 ..< t * h { dDense[i] = dResidual[i] * a.outputMask.pointer[i] }
                     dFeedForward = UnsafePointer(dDense)
                 }
-                Linear.backward(dInp: dInter, dWeight: g + p.outputWeight, dBias: g + p.outputBias,
+                Linear.backward(dInp: dInter, dWeight: weight(p.outputWeight), dBias: weight(p.outputBias),
                                 dOut: dFeedForward, inp: a.activated.pointer, weight: w + p.outputWeight,
                                 rows: t, inFeatures: inter, outFeatures: h, accumulateInput: false)
                 GELU.backward(dInp: dInter, dOut: dInter, inp: a.intermediate.pointer, count: t * inter)
                 dNorm.update(from: dResidual, count: t * h)   // the residual path around the feed-forward block
-                Linear.backward(dInp: dNorm, dWeight: g + p.intermediateWeight, dBias: g + p.intermediateBias,
+                Linear.backward(dInp: dNorm, dWeight: weight(p.intermediateWeight), dBias: weight(p.intermediateBias),
                                 dOut: dInter, inp: a.attentionNorm.pointer, weight: w + p.intermediateWeight,
                                 rows: t, inFeatures: h, outFeatures: inter, accumulateInput: true)
                 // First LayerNorm, then attention.
@@ -186,7 +191,7 @@ public struct Encoder: Sendable {
                     for i in 0 ..< t * h { dDense[i] = dResidual[i] * a.attentionMask.pointer[i] }
                     dAttentionOut = UnsafePointer(dDense)
                 }
-                Linear.backward(dInp: dContext, dWeight: g + p.attentionOutputWeight, dBias: g + p.attentionOutputBias,
+                Linear.backward(dInp: dContext, dWeight: weight(p.attentionOutputWeight), dBias: weight(p.attentionOutputBias),
                                 dOut: dAttentionOut, inp: a.context.pointer, weight: w + p.attentionOutputWeight,
                                 rows: t, inFeatures: h, outFeatures: h, accumulateInput: false)
                 Attention.backward(dQKV: dQKV, dContext: dContext, probabilities: a.probabilities.pointer,
@@ -195,7 +200,7 @@ public struct Encoder: Sendable {
                                    qkv: a.qkv.pointer, starts: starts, hidden: h, heads: heads,
                                    scratch: workspace.scores.pointer)
                 dPrevious.update(from: dResidual, count: t * h)   // the residual path around attention
-                Linear.backward(dInp: dPrevious, dWeight: g + p.queryKeyValueWeight, dBias: g + p.queryKeyValueBias,
+                Linear.backward(dInp: dPrevious, dWeight: weight(p.queryKeyValueWeight), dBias: weight(p.queryKeyValueBias),
                                 dOut: dQKV, inp: input, weight: w + p.queryKeyValueWeight,
                                 rows: t, inFeatures: h, outFeatures: 3 * h, accumulateInput: true)
                 swap(&dX, &dPrevious)

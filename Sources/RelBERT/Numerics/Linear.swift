@@ -30,7 +30,8 @@ public enum Linear {
     /// Backward of `out = inp · Wᵀ + b`:
     /// `dInp (+)= dOut · W`, `dWeight += dOutᵀ · inp`, `dBias += Σ_rows dOut`.
     /// `accumulateInput` adds into `dInp` (a residual branch's gradient is already there) instead of overwriting it.
-    public static func backward(dInp: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
+    /// A nil `dWeight` or `dBias` skips that gradient (only the input's is wanted).
+    public static func backward(dInp: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>?,
                                 dBias: UnsafeMutablePointer<Float>?,
                                 dOut: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                 rows: Int, inFeatures: Int, outFeatures: Int, accumulateInput: Bool) {
@@ -39,8 +40,10 @@ public enum Linear {
             BLAS.gemm(m: rows, n: inFeatures, k: outFeatures, a: dOut, lda: outFeatures,
                       b: weight, ldb: inFeatures, beta: accumulateInput ? 1 : 0, c: dInp, ldc: inFeatures)
         }
-        BLAS.gemm(transposeA: true, m: outFeatures, n: inFeatures, k: rows, a: dOut, lda: outFeatures,
-                  b: inp, ldb: inFeatures, beta: 1, c: dWeight, ldc: inFeatures)
+        if let dWeight {
+            BLAS.gemm(transposeA: true, m: outFeatures, n: inFeatures, k: rows, a: dOut, lda: outFeatures,
+                      b: inp, ldb: inFeatures, beta: 1, c: dWeight, ldc: inFeatures)
+        }
         if let dBias {
             for r in 0 ..< rows {
                 Vector.axpy(1, dOut + r * outFeatures, into: dBias, count: outFeatures)

@@ -102,7 +102,7 @@ public struct PTuning {
                                          hidden: h, dStates: dStates.pointer)
                 modelGradients.storage.zero()
                 encoder.backward(packed, activations: activations, dLastHidden: dStates.pointer, gradients: modelGradients,
-                                 workspace: workspace, dPromptVectors: dVectors)
+                                 workspace: workspace, dPromptVectors: dVectors, weightGradients: false)
             }
             return loss
         }

@@ -112,7 +112,7 @@ final class WorkerReplica: @unchecked Sendable {
                 throw ProtocolError(.failedPrecondition, "worker.Backward: prompt_gradient asked, but the forward pass of step \(request.step) had no prompt_vectors")
             }
             let dVectors = FloatBuffer(count: last.promptRows * h)
-            shard.backward(dEmbeddings: dE.pointer, dPromptVectors: dVectors.pointer)
+            shard.backward(dEmbeddings: dE.pointer, dPromptVectors: dVectors.pointer, weightGradients: false)
             lastForward = nil
             shard.clearGradients()
             reply.tensors = [TensorFrames.spec("d_prompt_vectors", .f32, [last.promptRows, h])]
