@@ -48,15 +48,8 @@ public struct PTuning {
     /// the positives of the other relations' triplets.
     public static func tripletRows(_ batch: TripletBatch, inBatchNegatives: Bool)
         -> (pairs: [WordPair], triplets: [(anchor: Int, positive: Int, negative: Int)]) {
-        var rows: [WordPair: Int] = [:]
-        var pairs: [WordPair] = []
-        func row(_ pair: WordPair) -> Int {
-            if let r = rows[pair] { return r }
-            rows[pair] = pairs.count
-            pairs.append(pair)
-            return pairs.count - 1
-        }
-        var triplets = batch.triplets.map { (anchor: row($0.anchor), positive: row($0.positive), negative: row($0.negative)) }
+        var rows = PairRows()
+        var triplets = batch.triplets.map { (anchor: rows.row($0.anchor), positive: rows.row($0.positive), negative: rows.row($0.negative)) }
         if inBatchNegatives {
             let base = triplets
             for (i, t) in base.enumerated() {
@@ -65,7 +58,7 @@ public struct PTuning {
                 }
             }
         }
-        return (pairs, triplets)
+        return (rows.pairs, triplets)
     }
 
     /// The objective in one process: the whole batch through one encoder (BLAS threads for parallelism).

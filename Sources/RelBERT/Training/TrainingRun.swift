@@ -163,16 +163,9 @@ public final class TrainingRun {
     }
 
     func tripletBatch(_ list: [Triplet]) throws -> StepBatch {
-        var rows: [WordPair: Int] = [:]
-        var pairs: [WordPair] = []
-        func row(_ pair: WordPair) -> Int {
-            if let r = rows[pair] { return r }
-            rows[pair] = pairs.count
-            pairs.append(pair)
-            return pairs.count - 1
-        }
-        let indices = list.map { StepBatch.TripletRows(anchor: row($0.anchor), positive: row($0.positive), negative: row($0.negative)) }
-        return StepBatch(sequences: try pairs.map { try embedder.tokenize($0) },
+        var rows = PairRows()
+        let indices = list.map { StepBatch.TripletRows(anchor: rows.row($0.anchor), positive: rows.row($0.positive), negative: rows.row($0.negative)) }
+        return StepBatch(sequences: try rows.pairs.map { try embedder.tokenize($0) },
                          objective: .triplet(triplets: indices, margin: configuration.margin))
     }
 
