@@ -23,7 +23,7 @@ extension Relbert_V1_LoadRequest {
     /// that the token ids past the vocabulary stand for.
     mutating func appendPromptVectors(of model: PretrainedModel, to frames: inout [ZMQFrame]) {
         guard let prompt = model.prompt, prompt.kind == .continuous else { return }
-        tensors.append(TensorFrames.spec("prompt_vectors", .f32, [prompt.shape.triggerCount, model.config.hiddenSize]))
+        tensors.append(TensorFrames.spec(LoadedWeights.promptVectorsName, .f32, [prompt.shape.triggerCount, model.config.hiddenSize]))
         prompt.vectors.withUnsafeBufferPointer { frames.append(TensorFrames.floats($0.baseAddress!, count: $0.count)) }
     }
 }

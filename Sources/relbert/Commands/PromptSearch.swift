@@ -87,9 +87,9 @@ extension Prompt {
             let spec = try spec()
             if let coordinator { return try submit(spec, to: coordinator) }
             let output = self.output!
+            if let workers { return try onLocalCluster(spec, workers: workers, output: output) }
             let base = try PretrainedModel.load(from: URL(fileURLWithPath: model))
             let data = try SemEvalDataset.load(directory: URL(fileURLWithPath: dataDirectory).appendingPathComponent("semeval2012_task2"))
-            if let workers { return try onLocalCluster(spec, workers: workers, output: output) }
             let search = PromptSearchRun(spec: spec, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
             Log.line("\(method.rawValue) on \(model): \(spec.shapes.count) prompt shape(s) \(spec.shapes.map(\.description).joined(separator: " ")), \(data.training.count) relations")
             let outcome = try search.run(base: base, data: data, objective: nil) { progress in
@@ -97,27 +97,38 @@ extension Prompt {
             }
             try PromptSearchRun.writeModel(base: base, prompt: outcome.best.prompt, report: search.report(outcome, workers: nil),
                                            to: URL(fileURLWithPath: output))
-            Self.summarize(outcome, spec: spec, output: output)
+            try Self.summarize(output)
         }
 
-        /// What every way of running prints: each shape's figures, then the one kept.
-        static func summarize(_ outcome: PromptSearchRun.Outcome, spec: PromptSearchSpec, output: String) {
+        /// What every way of running prints, read back from the model folder it wrote (`prompt_search.json`
+        /// and the prompt named in `config.json`): each shape's figures, then the one kept.
+        static func summarize(_ output: String) throws {
+            let folder = URL(fileURLWithPath: output)
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("prompt_search.json"))) as? [String: Any] ?? [:]
+            let config = try ModelConfig.parse(Data(contentsOf: folder.appendingPathComponent("config.json")), source: folder.path + "/config.json")
+            func int(_ entry: [String: Any], _ key: String) -> Int { entry[key] as? Int ?? 0 }
+            func real(_ entry: [String: Any], _ key: String) -> Double { entry[key] as? Double ?? .nan }
+            func shape(_ entry: [String: Any]) -> String { "\(int(entry, "before"))/\(int(entry, "between"))/\(int(entry, "after"))" }
+            let discrete = report["method"] as? String == PromptSearchSpec.Method.autoprompt.rawValue
+            let grid = report["grid"] as? [[String: Any]] ?? []
             var out = OutputStream()
-            for trial in outcome.trials {
-                var line = String(format: "%@ %@ in %.0f s (%d %@", spec.method == .ptuning ? "learned" : "searched",
-                                  trial.prompt.shape.description, trial.seconds, trial.steps, spec.method == .ptuning ? "steps" : "iterations")
-                if spec.method == .autoprompt { line += ", \(trial.candidatesTried) candidates tried" }
+            for entry in grid {
+                var line = String(format: "%@ %@ in %.0f s (%d %@", discrete ? "searched" : "learned", shape(entry), real(entry, "seconds"),
+                                  int(entry, discrete ? "iterations" : "steps"), discrete ? "iterations" : "steps")
+                if discrete { line += ", \(int(entry, "candidates_tried")) candidates tried" }
                 line += String(format: "): triplet loss on the training relations %.4f → %.4f, validation %.4f → %.4f",
-                               trial.trainingLossBefore, trial.trainingLossAfter, trial.validationLossBefore, trial.validationLossAfter)
+                               real(entry, "training_loss_before"), real(entry, "training_loss_after"),
+                               real(entry, "validation_loss_before"), real(entry, "validation_loss_after"))
                 out.write(line)
             }
-            let best = outcome.best
-            if outcome.trials.count > 1 {
-                out.write(String(format: "kept %@ (lowest validation loss %.4f); all shapes in %.0f s", best.prompt.shape.description,
-                                 best.validationLossAfter, outcome.seconds))
+            if grid.count > 1 {
+                var line = String(format: "kept %@ (lowest validation loss %.4f); all shapes in %.0f s", shape(report),
+                                  real(report, "validation_loss_after"), real(report, "seconds_all_shapes"))
+                if let workers = report["workers"] as? Int { line += " on \(workers) worker(s)" }
+                out.write(line)
             }
-            if spec.method == .autoprompt { out.write("triggers \(best.prompt.triggers.map(String.init).joined(separator: " "))") }
-            out.write("wrote \(output) (prompt \(best.prompt.templateText))")
+            if discrete { out.write("triggers " + (report["triggers"] as? [Int] ?? []).map(String.init).joined(separator: " ")) }
+            out.write("wrote \(output) (prompt \(config.relbert?.template ?? "?"))")
             out.flush()
         }
 
@@ -147,21 +158,7 @@ extension Prompt {
             if manager.fileExists(atPath: output) { try manager.removeItem(atPath: output) }
             try manager.moveItem(at: jobFolder.appendingPathComponent("model"), to: URL(fileURLWithPath: output))
             try? manager.removeItem(at: jobFolder)
-            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output).appendingPathComponent("prompt_search.json"))) as? [String: Any] ?? [:]
-            var out = OutputStream()
-            for entry in report["grid"] as? [[String: Any]] ?? [] {
-                out.write(String(format: "%d/%d/%d in %.0f s: triplet loss on the training relations %.4f → %.4f, validation %.4f → %.4f",
-                                 entry["before"] as? Int ?? 0, entry["between"] as? Int ?? 0, entry["after"] as? Int ?? 0,
-                                 entry["seconds"] as? Double ?? 0, entry["training_loss_before"] as? Double ?? 0,
-                                 entry["training_loss_after"] as? Double ?? 0, entry["validation_loss_before"] as? Double ?? 0,
-                                 entry["validation_loss_after"] as? Double ?? 0))
-            }
-            out.write(String(format: "searched on %d worker(s) in %.0f s: kept %d/%d/%d, validation loss %.4f → %.4f", workers,
-                             report["seconds_all_shapes"] as? Double ?? 0, report["before"] as? Int ?? 0, report["between"] as? Int ?? 0,
-                             report["after"] as? Int ?? 0, report["validation_loss_before"] as? Double ?? 0,
-                             report["validation_loss_after"] as? Double ?? 0))
-            out.write("wrote \(output)")
-            out.flush()
+            try Self.summarize(output)
         }
 
         func submit(_ spec: PromptSearchSpec, to coordinator: String) throws {
