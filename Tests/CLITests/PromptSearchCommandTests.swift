@@ -104,17 +104,11 @@ final class PromptSearchCommandTests: XCTestCase {
         defer { services.stopAll() }
         try services.startCoordinator(["--model", trained.path, "--index", "none"], command: "serve")
         _ = try services.startWorker()
+        let healthy = try ServeCommandTests.waitUntilHealthy(services)
+        XCTAssertLessThan(healthy.maxAbsDifference, 1e-5)
         let client = try ClusterClient(endpoint: services.endpoint)
         client.timeout = .seconds(5)
         client.retries = 0
-        var health: Relbert_V1_HealthReply?
-        let deadline = ContinuousClock.now + .seconds(60)
-        while health == nil, ContinuousClock.now < deadline {
-            health = try? client.call(Method.serveHealth, Relbert_V1_HealthRequest()).body(as: Relbert_V1_HealthReply.self)
-            if health == nil { usleep(100_000) }
-        }
-        let healthy = try XCTUnwrap(health, services.coordinatorLog())
-        XCTAssertLessThan(healthy.maxAbsDifference, 1e-5)
         let pairs = [WordPair("paris", "france"), WordPair("puppy", "dog"), WordPair("hammer", "tool")]
         let learned = try RelationEmbedder(model: model, learnedPrompt: prompt, pooling: .average).embed(pairs)
         let manual = try RelationEmbedder(model: model, template: PromptTemplate("a"), pooling: .average).embed(pairs)
@@ -233,18 +227,11 @@ final class PromptSearchCommandTests: XCTestCase {
         XCTAssertEqual(try Self.report(fetched)["method"] as? String, "ptuning")
 
         // As after a training job, the coordinator then serves the job's model, learned prompt and all.
-        var served: CLIRunner.Result?
-        let deadline = Date().addingTimeInterval(60)
-        repeat {
-            served = try CLIRunner.run(["query", "embed", "--server", services.endpoint, "--format", "tsv", "paris", "france"])
-            if served?.status != 0 { usleep(200_000) }
-        } while served?.status != 0 && Date() < deadline
-        XCTAssertEqual(served?.status, 0, served?.stderr ?? "")
+        try ServeCommandTests.waitUntilHealthy(services)
+        let served = try CLIRunner.run(["query", "embed", "--server", services.endpoint, "--format", "tsv", "paris", "france"])
+        XCTAssertEqual(served.status, 0, served.stderr)
         let offline = try CLIRunner.run(["embed", "--model", fetched.path, "--format", "tsv"], stdin: Data("paris\tfrance\n".utf8))
-        func values(_ text: String) -> [Float] {
-            text.split(separator: "\t").dropFirst(2).compactMap { Float($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        }
-        let a = values(served?.stdout ?? ""), b = values(offline.stdout)
+        let a = ServeCommandTests.tsvVector(served.stdout), b = ServeCommandTests.tsvVector(offline.stdout)
         XCTAssertEqual(a.count, b.count)
         XCTAssertGreaterThan(a.count, 0)
         for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-5) }

@@ -21,11 +21,13 @@ final class ServeCommandTests: XCTestCase {
         let cluster = try LocalServices(state: try temporary())
         try cluster.startCoordinator(["--model", minilm.path] + extra, command: "serve")
         let processes = try (0 ..< workers).map { _ in try cluster.startWorker() }
-        try waitUntilHealthy(cluster)
+        try Self.waitUntilHealthy(cluster)
         return (cluster, processes)
     }
 
-    func waitUntilHealthy(_ cluster: LocalServices, timeout: Duration = .seconds(60)) throws {
+    /// Polls serve.Health until it answers OK; returns that answer.
+    @discardableResult
+    static func waitUntilHealthy(_ cluster: LocalServices, timeout: Duration = .seconds(60)) throws -> Relbert_V1_HealthReply {
         let client = try ClusterClient(endpoint: cluster.endpoint)
         client.timeout = .seconds(2)
         client.retries = 0
@@ -33,8 +35,7 @@ final class ServeCommandTests: XCTestCase {
         var last: Error?
         while ContinuousClock.now < deadline {
             do {
-                _ = try client.call(Method.serveHealth, Relbert_V1_HealthRequest())
-                return
+                return try client.call(Method.serveHealth, Relbert_V1_HealthRequest()).body(as: Relbert_V1_HealthReply.self)
             } catch {
                 last = error
                 usleep(100_000)
@@ -86,6 +87,11 @@ final class ServeCommandTests: XCTestCase {
         return try RelationEmbedder(model: loaded, template: PromptTemplate(template ?? loaded.config.relbert?.template ?? "d"),
                                     pooling: pooling ?? Pooling(rawValue: loaded.config.relbert?.aggregationMode ?? "") ?? .averageNoMask,
                                     threads: 1)
+    }
+
+    /// The vector of a `--format tsv` line (head, tail, then the values).
+    static func tsvVector(_ text: String) -> [Float] {
+        text.split(separator: "\t").dropFirst(2).compactMap { Float($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
     static func maxDifference(_ a: [Float], _ b: ArraySlice<Float>) -> Float {
@@ -162,7 +168,7 @@ final class ServeCommandTests: XCTestCase {
         // The command-line client prints what relbert embed prints.
         let served = try CLIRunner.run(["query", "embed", "--server", cluster.endpoint, "--format", "tsv", "paris", "france"])
         XCTAssertEqual(served.status, 0, served.stderr)
-        let values = served.stdout.split(separator: "\t").dropFirst(2).compactMap { Float($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let values = Self.tsvVector(served.stdout)
         XCTAssertEqual(values.count, 384)
         XCTAssertLessThan(Self.maxDifference(values, expected.row(0)), 1e-5)
     }
@@ -416,7 +422,7 @@ final class ServeCommandTests: XCTestCase {
         let end = try cluster.waitForEnd(id)
         XCTAssertEqual(end["state"] as? String, "succeeded")
         let output = cluster.state.appendingPathComponent("jobs").appendingPathComponent(id).path   // the coordinator's layout
-        try waitUntilHealthy(cluster)
+        try Self.waitUntilHealthy(cluster)
         let reply = try client(cluster).call(Method.serveEmbed, Self.embedRequest(Array(Self.pairs.prefix(4))))
         let (body, rows) = try Self.vectors(reply)
         XCTAssertEqual(body.model.jobID, id)
