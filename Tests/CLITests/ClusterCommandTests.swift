@@ -60,7 +60,7 @@ final class ClusterCommandTests: XCTestCase {
         let workers = try (0 ..< 3).map { _ in try cluster.startWorker() }
         let id = try cluster.submit(job(3))
         try cluster.waitForStep(id, atLeast: 30)
-        kill(workers[1].processIdentifier, SIGKILL)
+        cluster.killWhileBusy(workers[1])
         let final = try cluster.waitForEnd(id)
         XCTAssertEqual(final["state"] as? String, "succeeded", "\(final)")
         let log = cluster.coordinatorLog()
@@ -208,6 +208,19 @@ final class LocalServices {
                                 log: state.appendingPathComponent("worker-\(workers.count).log"))
         workers.append(worker)
         return worker
+    }
+
+    /// SIGKILLs a worker while it holds work the coordinator waits for. A tiny-model step takes
+    /// milliseconds, so a bare SIGKILL may land between two steps, when the next heartbeat or update
+    /// finds the connection closed and nothing is in flight to redo. Frozen first (SIGSTOP), the
+    /// worker keeps its connection open: within 0.2 s, well inside the tests' heartbeat window of
+    /// 3 × 200 ms, the coordinator has handed it its next shard or batch and waits for the reply;
+    /// the SIGKILL lands while that is in flight.
+    func killWhileBusy(_ worker: Process) {
+        kill(worker.processIdentifier, SIGSTOP)
+        usleep(200_000)
+        kill(worker.processIdentifier, SIGKILL)
+        worker.waitUntilExit()
     }
 
     func killCoordinator() {

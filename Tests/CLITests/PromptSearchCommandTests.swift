@@ -211,7 +211,7 @@ final class PromptSearchCommandTests: XCTestCase {
         let again = try CLIRunner.run(["prompt", "search", "--coordinator", services.endpoint, "--idempotency-key", "k1"] + flags)
         XCTAssertEqual(again.stdout.trimmingCharacters(in: .whitespacesAndNewlines), id, "a retried submit names the same job")
         try services.waitForStep(id, atLeast: 60)
-        kill(workers[1].processIdentifier, SIGKILL)
+        services.killWhileBusy(workers[1])
         let final = try services.waitForEnd(id)
         XCTAssertEqual(final["state"] as? String, "succeeded", "\(final)\n\(services.coordinatorLog())")
         XCTAssertEqual(final["step"] as? Int, 300)

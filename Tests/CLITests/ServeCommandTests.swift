@@ -348,7 +348,7 @@ final class ServeCommandTests: XCTestCase {
         var killedAt = ContinuousClock.now
         let (replies, errors) = try underLoad(cluster) {
             killedAt = .now
-            kill(workers[0].processIdentifier, SIGKILL)
+            cluster.killWhileBusy(workers[0])
         }
         XCTAssertEqual(errors, [], cluster.coordinatorLog())
         XCTAssertGreaterThan(replies.filter { $0.sent > killedAt + .seconds(1) }.count, 5, "requests after the kill are answered")
