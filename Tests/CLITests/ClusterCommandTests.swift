@@ -49,6 +49,27 @@ final class ClusterCommandTests: XCTestCase {
         }
     }
 
+    /// Streaming the gradients layer by layer changes when the coordinator sums them, not what it
+    /// sums: a coordinator told not to stream (one reply per shard after the backward pass) trains
+    /// the same bytes as `train --threads 2`, which `train --workers 2`, streaming, matches too (above).
+    func testGradientStreamingChangesNothingButTiming() throws {
+        let local = try temporary()
+        XCTAssertEqual(try CLIRunner.run(["train", "--output", local.path, "--threads", "2", "--no-eval"] + job()).status, 0)
+        let cluster = try LocalServices(state: try temporary())
+        defer { cluster.stopAll() }
+        try cluster.startCoordinator(["--no-gradient-streaming"])
+        for _ in 0 ..< 2 { _ = try cluster.startWorker() }
+        try cluster.waitForLog("; 2 alive")   // both in from the first step: the same two shards as two threads
+        let id = try cluster.submit(job())
+        let final = try cluster.waitForEnd(id)
+        XCTAssertEqual(final["state"] as? String, "succeeded", "\(final)")
+        let fetched = try temporary()
+        XCTAssertEqual(try CLIRunner.run(["fetch", id, "--output", fetched.path, "--coordinator", cluster.endpoint]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: fetched.appendingPathComponent("model.safetensors")),
+                       try Data(contentsOf: local.appendingPathComponent("model/model.safetensors")))
+        XCTAssertEqual(try TrainingLog.losses(cluster.state.appendingPathComponent("jobs/\(id)")), try TrainingLog.losses(local))
+    }
+
     /// SIGKILL one of three workers mid-job: it is noticed within the heartbeat window, the step is
     /// redone by the others, the job finishes, every step is logged once and the weights are those
     /// of an uninterrupted run (up to summation order).
@@ -266,6 +287,16 @@ final class LocalServices {
             usleep(20_000)
         }
         XCTFail("step \(step) not reached in \(timeout) s\n\(coordinatorLog())")
+    }
+
+    /// Waits until the coordinator's log contains `text`.
+    func waitForLog(_ text: String, timeout: TimeInterval = 60) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if coordinatorLog().contains(text) { return }
+            usleep(50_000)
+        }
+        XCTFail("the coordinator's log did not say \"\(text)\" in \(timeout) s\n\(coordinatorLog())")
     }
 
     func waitForEnd(_ id: String, timeout: TimeInterval = 240) throws -> [String: Any] {

@@ -132,9 +132,12 @@ public struct Encoder: Sendable {
     /// `weightGradients: false` skips the weight matrices' and biases' gradients (a third of the work;
     /// `gradients` then holds only the LayerNorm and embedding-table parts): for a prompt search, which
     /// wants only `dPromptVectors`.
+    /// `layerDone(l)` is called as soon as layer l's gradients are complete (l = L-1 down to 0, before
+    /// the embeddings' part): a cluster worker sends them on while the layers below are computed.
     public func backward(_ batch: TokenBatch, activations: EncoderActivations, dLastHidden: UnsafePointer<Float>,
                          gradients: Parameters, workspace: BackwardWorkspace,
-                         dPromptVectors: UnsafeMutablePointer<Float>? = nil, weightGradients: Bool = true) {
+                         dPromptVectors: UnsafeMutablePointer<Float>? = nil, weightGradients: Bool = true,
+                         layerDone: ((Int) -> Void)? = nil) {
         precondition(activations.keepsAllLayers, "backward needs the activations of every layer")
         let h = config.hiddenSize, inter = config.intermediateSize, heads = config.numAttentionHeads
         let t = batch.tokenCount
@@ -204,6 +207,7 @@ public struct Encoder: Sendable {
                                 dOut: dQKV, inp: input, weight: w + p.queryKeyValueWeight,
                                 rows: t, inFeatures: h, outFeatures: 3 * h, accumulateInput: true)
                 swap(&dX, &dPrevious)
+                layerDone?(l)
             }
             // Embeddings: dropout, LayerNorm, then the three tables.
             if hiddenDropout {

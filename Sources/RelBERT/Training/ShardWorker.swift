@@ -48,14 +48,16 @@ public final class ShardWorker: @unchecked Sendable {
 
     /// Phase 2: adds the gradients of the last forward batch, given dLoss/dEmbedding `[sequences, H]`;
     /// with `dPromptVectors`, also dLoss/d(prompt vectors) there. `weightGradients: false` (a prompt
-    /// search) skips the weights' gradients.
+    /// search) skips the weights' gradients. `layerDone(l)`: layer l's gradients are complete (see
+    /// ``Encoder/backward(_:activations:dLastHidden:gradients:workspace:dPromptVectors:weightGradients:layerDone:)``).
     public func backward(dEmbeddings: UnsafePointer<Float>, dPromptVectors: UnsafeMutablePointer<Float>? = nil,
-                         weightGradients: Bool = true) {
+                         weightGradients: Bool = true, layerDone: ((Int) -> Void)? = nil) {
         let h = encoder.config.hiddenSize
         if dStates.count < batch.tokenCount * h { dStates = FloatBuffer(count: batch.tokenCount * h) }
         pooling.backward(batch: batch, dOut: dEmbeddings, maskTokenID: maskTokenID, hidden: h, dStates: dStates.pointer)
         encoder.backward(batch, activations: activations, dLastHidden: dStates.pointer, gradients: gradients,
-                         workspace: workspace, dPromptVectors: dPromptVectors, weightGradients: weightGradients)
+                         workspace: workspace, dPromptVectors: dPromptVectors, weightGradients: weightGradients,
+                         layerDone: layerDone)
         let vocabulary = Int32(encoder.config.vocabSize)
         touchedTokens.formUnion(batch.tokenIDs.lazy.filter { $0 < vocabulary })   // trigger ids have no word-table row
     }

@@ -67,6 +67,9 @@ public final class ClusterTrainer: StepExecutor {
         public var secondsCoordinatorCompute = 0.0
         /// The master copy's AdamW update, which runs while the workers apply theirs (not on the critical path).
         public var secondsMasterUpdate = 0.0
+        /// Summing streamed layer buckets while the workers still run their backward pass (on the
+        /// critical path only as far as it competes with them for cores).
+        public var secondsSummingDuringBackward = 0.0
         /// What is left of a step: messages on the wire, serialization, waiting.
         public var secondsCommunicating: Double { max(0, secondsInStep - secondsWorkerCompute - secondsCoordinatorCompute) }
     }
@@ -276,38 +279,43 @@ public final class ClusterTrainer: StepExecutor {
         let loss = batch.loss(embeddings: embeddings.pointer, dimension: h, gradient: dEmbeddings.pointer)
         statistics.secondsCoordinatorCompute += (ContinuousClock.now - lossStarted).secondsValue
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step) }
+        let streamed = coordinator.options.streamGradients
         var requests: [(UInt64, [UInt8])] = []
         for (range, identity) in shards {
             var request = Relbert_V1_BackwardRequest()
             request.jobID = jobID
             request.step = UInt64(step)
             request.bf16 = coordinator.options.bf16Gradients
+            request.stream = streamed
             request.tensors = [TensorFrames.spec("d_embeddings", .f32, [range.count, h])]
             let frame = TensorFrames.floats(dEmbeddings.pointer + range.lowerBound * h, count: range.count * h)
             statistics.bytesSent += frame.count
             requests.append((coordinator.request(Method.backward, request, tensors: [frame], to: identity), identity))
         }
-        let replies = try collect(requests)
-        // Sum in shard order, as the local trainer does: 0 + g₀ + g₁ + ...
-        let sumStarted = ContinuousClock.now
-        var slowest = 0.0
         // Only the word rows of the last step are non-zero outside the dense part, which shard 0 overwrites.
         codec.clearRows(touchedRows, in: gradients.pointer)
         touchedRows.removeAll(keepingCapacity: true)
-        for (index, (reply, (_, identity))) in zip(replies, shards).enumerated() {
-            do {
-                let body = try reply.body(as: Relbert_V1_BackwardReply.self)
-                let rows = try codec.add(reply.tensors, specs: body.tensors, into: gradients.pointer, overwrite: index == 0)
-                touchedRows.formUnion(rows)
-                slowest = max(slowest, body.computeSeconds)
-            } catch {
-                coordinator.registry.attach(identity, job: nil)   // reload it before it serves again
-                throw StepFailure(description: "a worker's gradient is malformed: \(error)")
+        // Sum in shard order, as the local trainer does: 0 + g₀ + g₁ + ...; streamed layer buckets as
+        // they arrive (while the workers compute the layers below), the final parts once all are in.
+        var gather = GradientGather(codec: codec, target: gradients.pointer, shards: shards.count, streamed: streamed)
+        do {
+            let replies = try collect(requests) { shard, part in
+                let started = ContinuousClock.now
+                defer { self.statistics.secondsSummingDuringBackward += (ContinuousClock.now - started).secondsValue }
+                try gather.receive(part, shard: shard)
             }
-            statistics.bytesReceived += reply.tensors.reduce(0) { $0 + $1.count }
+            let sumStarted = ContinuousClock.now
+            for (shard, reply) in replies.enumerated() { try gather.receive(reply, shard: shard) }
+            statistics.secondsCoordinatorCompute += (ContinuousClock.now - sumStarted).secondsValue
+        } catch let malformed as GradientGather.Malformed {
+            abandon(requests)
+            coordinator.registry.attach(shards[malformed.shard].1, job: nil)   // reload it before it serves again
+            throw StepFailure(description: "a worker's gradient is malformed: \(malformed.error)")
         }
-        statistics.secondsWorkerCompute += slowest
-        statistics.secondsCoordinatorCompute += (ContinuousClock.now - sumStarted).secondsValue
+        precondition(gather.isComplete, "every shard's gradient is summed")
+        touchedRows = gather.touchedRows
+        statistics.secondsWorkerCompute += gather.slowestSeconds
+        statistics.bytesReceived += gather.bytesReceived
         return loss
     }
 
@@ -387,15 +395,24 @@ public final class ClusterTrainer: StepExecutor {
     }
 
     /// Pumps until every request (id, worker) has its reply. A lost worker, an error reply or a
-    /// cancel ends the wait.
-    private func collect(_ requests: [(UInt64, [UInt8])]) throws -> [Envelope] {
+    /// cancel ends the wait. The parts of streamed replies go to `part` (request index, part) as they
+    /// arrive, before the final reply; without `part`, a streamed reply is an error.
+    private func collect(_ requests: [(UInt64, [UInt8])], part: ((Int, Envelope) throws -> Void)? = nil) throws -> [Envelope] {
         var done: [UInt64: Envelope] = [:]
         while done.count < requests.count {
             if coordinator.cancelRequested.contains(jobID) {
                 abandon(requests)
                 throw ClusterError.cancelled
             }
-            for (id, identity) in requests where done[id] == nil {
+            for (index, (id, identity)) in requests.enumerated() where done[id] == nil {
+                if let parts = coordinator.streamedParts.removeValue(forKey: id) {
+                    guard let part else {
+                        abandon(requests)
+                        coordinator.registry.attach(identity, job: nil)
+                        throw StepFailure(description: "worker rank \(coordinator.registry.peer(identity)?.rank ?? 0) streamed a reply to \(parts[0].header.method), which does not stream")
+                    }
+                    for item in parts { try part(index, item) }
+                }
                 if let reply = coordinator.replies.removeValue(forKey: id) {
                     guard reply.isOK else {
                         // The worker's replica is unusable (no model, wrong weights): reload it.
@@ -418,6 +435,7 @@ public final class ClusterTrainer: StepExecutor {
         for (id, _) in requests {
             coordinator.inFlight[id] = nil
             coordinator.replies[id] = nil
+            coordinator.streamedParts[id] = nil
         }
     }
 }

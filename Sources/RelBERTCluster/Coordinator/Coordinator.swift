@@ -18,6 +18,9 @@ public final class Coordinator {
         public var checksumEvery = 10
         /// Gradients in bf16 on the wire (half the bytes, no longer bit-exact).
         public var bf16Gradients = false
+        /// Workers stream their gradients layer by layer during the backward pass, and the
+        /// coordinator sums each layer as it arrives (the same sum, in the same order).
+        public var streamGradients = true
         /// CURVE: the coordinator's key pair, and the public keys of the workers and clients it accepts.
         public var curve: CurveKeyPair?
         public var authorizedKeys: Set<String> = []
@@ -35,6 +38,9 @@ public final class Coordinator {
     var replies: [UInt64: Envelope] = [:]
     /// Requests in flight: request id → the peer it went to.
     var inFlight: [UInt64: [UInt8]] = [:]
+    /// The parts of streamed replies (`more_follows`) not taken yet, in arrival order, by request id;
+    /// the request stays in flight until its last reply.
+    var streamedParts: [UInt64: [Envelope]] = [:]
     private var nextRequestID: UInt64 = 1
     private var lastHeartbeatRound = ContinuousClock.now
     var cancelRequested: Set<String> = []
@@ -367,6 +373,12 @@ public final class Coordinator {
             return
         }
         guard let expected = inFlight[header.requestID], expected == identity else { return }  // late or stray
+        // Only worker.Backward streams; the training step takes the parts as they come. A streamed
+        // reply to anything else ends its call (and fails that call's checks).
+        if header.moreFollows, envelope.isOK, header.method == Method.backward {
+            streamedParts[header.requestID, default: []].append(envelope)
+            return
+        }
         inFlight[header.requestID] = nil
         replies[header.requestID] = envelope
     }

@@ -187,15 +187,17 @@ public final class Worker: @unchecked Sendable {
                 return
             }
             compute.async { [self] in
-                let reply = self.execute(envelope)
-                if let reply {
-                    self.outbox.withLock { $0.append(reply) }
-                    try? self.wakeSender.send([[1]], dontWait: true)
-                }
+                if let reply = self.execute(envelope) { self.post(reply) }
             }
         default:
             try send(.error(to: header, ProtocolError(.unimplemented, "a worker does not serve \(header.method)")))
         }
+    }
+
+    /// Queues a message for the I/O thread to send (from the compute thread) and wakes it.
+    private func post(_ envelope: Envelope) {
+        outbox.withLock { $0.append(envelope) }
+        try? wakeSender.send([[1]], dontWait: true)
     }
 
     /// Runs one request on the compute thread; nil for one-way messages that went well.
@@ -227,7 +229,11 @@ public final class Worker: @unchecked Sendable {
                 return .reply(to: header, try currentReplica().forward(request, tensors: envelope.tensors))
             case Method.backward:
                 let request = try envelope.body(as: Relbert_V1_BackwardRequest.self)
-                return .reply(to: header, try currentReplica().backward(request, tensors: envelope.tensors))
+                return .reply(to: header, try currentReplica().backward(request, tensors: envelope.tensors) { bucket in
+                    var part = Envelope.reply(to: header, bucket)
+                    part.header.moreFollows = true
+                    self.post(part)
+                })
             case Method.update:
                 let request = try envelope.body(as: Relbert_V1_UpdateRequest.self)
                 try currentReplica().update(request, tensors: envelope.tensors)

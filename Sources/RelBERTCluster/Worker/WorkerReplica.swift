@@ -91,8 +91,11 @@ final class WorkerReplica: @unchecked Sendable {
         return Envelope.Parts(message: reply, tensors: [TensorFrames.floats(embeddings.pointer, count: sequences * h)])
     }
 
-    /// Phase 2: the gradient of the last forward shard given dLoss/dEmbedding.
-    func backward(_ request: Relbert_V1_BackwardRequest, tensors: [ZMQFrame]) throws(ProtocolError) -> Envelope.Parts {
+    /// Phase 2: the gradient of the last forward shard given dLoss/dEmbedding. With `request.stream`,
+    /// each encoder layer's gradient goes to `sendBucket` as soon as it is complete (last layer first),
+    /// and the returned final reply carries the rest.
+    func backward(_ request: Relbert_V1_BackwardRequest, tensors: [ZMQFrame],
+                  sendBucket: @escaping (Envelope.Parts) -> Void = { _ in }) throws(ProtocolError) -> Envelope.Parts {
         try checkJob(request.jobID, Method.backward)
         guard let last = lastForward, last.step == request.step else {
             throw ProtocolError(.failedPrecondition, "worker.Backward: no forward pass of step \(request.step) to go back through")
@@ -119,9 +122,21 @@ final class WorkerReplica: @unchecked Sendable {
             reply.computeSeconds = (ContinuousClock.now - started).secondsValue
             return Envelope.Parts(message: reply, tensors: [TensorFrames.floats(dVectors.pointer, count: dVectors.count)])
         }
-        shard.backward(dEmbeddings: dE.pointer)
+        if request.stream {
+            let gradients = UnsafePointer(shard.gradients.pointer)
+            shard.backward(dEmbeddings: dE.pointer) { [codec] layer in
+                let (spec, frame) = codec.encodeLayer(gradients, layer: layer, bf16: request.bf16)
+                var bucket = Relbert_V1_BackwardReply()
+                bucket.bucketOffset = UInt64(codec.layerRange(layer).lowerBound)
+                bucket.tensors = [spec]
+                sendBucket(Envelope.Parts(message: bucket, tensors: [frame]))
+            }
+        } else {
+            shard.backward(dEmbeddings: dE.pointer)
+        }
         lastForward = nil
-        let (specs, frames) = codec.encode(shard.gradients.pointer, rows: Array(shard.touchedTokens), bf16: request.bf16)
+        let (specs, frames) = codec.encode(shard.gradients.pointer, rows: Array(shard.touchedTokens), bf16: request.bf16,
+                                           streamed: request.stream)
         shard.clearGradients()
         reply.tensors = specs
         reply.computeSeconds = (ContinuousClock.now - started).secondsValue

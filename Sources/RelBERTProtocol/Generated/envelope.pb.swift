@@ -195,6 +195,11 @@ public nonisolated struct Relbert_V1_Header: Sendable {
   /// True on replies; false on requests and one-way messages.
   public var isReply: Bool = false
 
+  /// Streamed replies (gRPC's server streaming): true on every reply to a request but the last, so
+  /// more replies with this request id follow. The last reply has it false and ends the call; a
+  /// non-OK status always ends it. Only worker.Backward with `stream` set is answered this way.
+  public var moreFollows: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -232,7 +237,7 @@ nonisolated extension Relbert_V1_DType: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Relbert_V1_Header: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Header"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}method\0\u{3}request_id\0\u{3}deadline_unix_ms\0\u{1}status\0\u{3}status_message\0\u{3}is_reply\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}method\0\u{3}request_id\0\u{3}deadline_unix_ms\0\u{1}status\0\u{3}status_message\0\u{3}is_reply\0\u{3}more_follows\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -247,6 +252,7 @@ nonisolated extension Relbert_V1_Header: SwiftProtobuf.Message, SwiftProtobuf._M
       case 5: try { try decoder.decodeSingularEnumField(value: &self.status) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.statusMessage) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.isReply) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.moreFollows) }()
       default: break
       }
     }
@@ -274,6 +280,9 @@ nonisolated extension Relbert_V1_Header: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.isReply != false {
       try visitor.visitSingularBoolField(value: self.isReply, fieldNumber: 7)
     }
+    if self.moreFollows != false {
+      try visitor.visitSingularBoolField(value: self.moreFollows, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -285,6 +294,7 @@ nonisolated extension Relbert_V1_Header: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.status != rhs.status {return false}
     if lhs.statusMessage != rhs.statusMessage {return false}
     if lhs.isReply != rhs.isReply {return false}
+    if lhs.moreFollows != rhs.moreFollows {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

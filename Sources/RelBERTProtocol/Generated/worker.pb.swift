@@ -256,6 +256,11 @@ public nonisolated struct Relbert_V1_BackwardRequest: Sendable {
   /// one tensor "d_prompt_vectors" F32 [K, hidden], instead of the parameter gradient.
   public var promptGradient: Bool = false
 
+  /// Stream the gradient while the backward pass runs: one reply per encoder layer, last layer
+  /// first, as soon as that layer's gradient is complete (each with more_follows and a bucket
+  /// offset), then the final reply with the rest. See BackwardReply.
+  public var stream: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -264,6 +269,12 @@ public nonisolated struct Relbert_V1_BackwardRequest: Sendable {
 /// The gradient, four tensors in this order: "word_rows" I32 [rows] (the word-table rows touched,
 /// increasing), "word_gradients" F32|BF16 [rows, hidden], "dense_head" F32|BF16 [parameters before
 /// the word table] (empty for the layouts in use), "dense" F32|BF16 [parameters after it].
+///
+/// Streamed (BackwardRequest.stream): first one reply per encoder layer l = L-1 ... 0, each with the
+/// header's more_follows set, `bucket_offset` = the offset of layer l's first parameter, and one
+/// tensor "dense" F32|BF16 [the layer's parameter count]; then the final reply in the four-tensor
+/// layout, whose "dense" now stops where layer 0 starts (the embeddings' position and type tables
+/// and LayerNorm).
 public nonisolated struct Relbert_V1_BackwardReply: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -271,8 +282,11 @@ public nonisolated struct Relbert_V1_BackwardReply: Sendable {
 
   public var tensors: [Relbert_V1_TensorSpec] = []
 
-  /// Seconds the worker spent computing, encoding included.
+  /// Seconds the worker spent computing, encoding included (the final reply: the whole backward pass).
   public var computeSeconds: Double = 0
+
+  /// A streamed layer bucket: the parameter offset its "dense" tensor starts at.
+  public var bucketOffset: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -726,7 +740,7 @@ nonisolated extension Relbert_V1_ForwardReply: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Relbert_V1_BackwardRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BackwardRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}step\0\u{1}tensors\0\u{1}bf16\0\u{3}prompt_gradient\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}step\0\u{1}tensors\0\u{1}bf16\0\u{3}prompt_gradient\0\u{1}stream\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -739,6 +753,7 @@ nonisolated extension Relbert_V1_BackwardRequest: SwiftProtobuf.Message, SwiftPr
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.tensors) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.bf16) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.promptGradient) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.stream) }()
       default: break
       }
     }
@@ -760,6 +775,9 @@ nonisolated extension Relbert_V1_BackwardRequest: SwiftProtobuf.Message, SwiftPr
     if self.promptGradient != false {
       try visitor.visitSingularBoolField(value: self.promptGradient, fieldNumber: 5)
     }
+    if self.stream != false {
+      try visitor.visitSingularBoolField(value: self.stream, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -769,6 +787,7 @@ nonisolated extension Relbert_V1_BackwardRequest: SwiftProtobuf.Message, SwiftPr
     if lhs.tensors != rhs.tensors {return false}
     if lhs.bf16 != rhs.bf16 {return false}
     if lhs.promptGradient != rhs.promptGradient {return false}
+    if lhs.stream != rhs.stream {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -776,7 +795,7 @@ nonisolated extension Relbert_V1_BackwardRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Relbert_V1_BackwardReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BackwardReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensors\0\u{3}compute_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tensors\0\u{3}compute_seconds\0\u{3}bucket_offset\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -786,6 +805,7 @@ nonisolated extension Relbert_V1_BackwardReply: SwiftProtobuf.Message, SwiftProt
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.tensors) }()
       case 2: try { try decoder.decodeSingularDoubleField(value: &self.computeSeconds) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.bucketOffset) }()
       default: break
       }
     }
@@ -798,12 +818,16 @@ nonisolated extension Relbert_V1_BackwardReply: SwiftProtobuf.Message, SwiftProt
     if self.computeSeconds.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.computeSeconds, fieldNumber: 2)
     }
+    if self.bucketOffset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.bucketOffset, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Relbert_V1_BackwardReply, rhs: Relbert_V1_BackwardReply) -> Bool {
     if lhs.tensors != rhs.tensors {return false}
     if lhs.computeSeconds != rhs.computeSeconds {return false}
+    if lhs.bucketOffset != rhs.bucketOffset {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

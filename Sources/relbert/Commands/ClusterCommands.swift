@@ -18,6 +18,7 @@ struct CoordinatorOptions: ParsableArguments {
     @OptionGroup var heartbeat: HeartbeatOptions
     @Option(name: .customLong("checksum-every"), help: "Check that every worker's weights equal the master's every N steps (0: never).") var checksumEvery = 10
     @Flag(name: .customLong("bf16-gradients"), help: "Workers send their gradients as bf16 (half the upload; no longer bit-exact).") var bf16Gradients = false
+    @Flag(name: .customLong("no-gradient-streaming"), help: "Workers send their gradient in one reply after the backward pass instead of layer by layer during it.") var noGradientStreaming = false
     @OptionGroup var keys: ServerKeyOptions
 
     /// The options, after saying whether traffic is protected.
@@ -28,6 +29,7 @@ struct CoordinatorOptions: ParsableArguments {
         options.heartbeat = heartbeat.settings
         options.checksumEvery = checksumEvery
         options.bf16Gradients = bf16Gradients
+        options.streamGradients = !noGradientStreaming
         try keys.apply(to: &options)
         if options.curve != nil {
             Log.line("CURVE on: \(options.authorizedKeys.count) authorized key(s)")
