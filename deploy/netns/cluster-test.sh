@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The cluster across hosts, on one machine: a coordinator and N workers (default 2), each in its own
 # network namespace with its own address (10.77.0.1, .11, .12, ...), joined by a bridge through veth
-# pairs, every link shaped with tc (netem delay, loss and rate where the kernel has netem, else a tbf
-# rate limit), and all traffic under CURVE. A tiny job trains on it; its weights must be byte-identical
+# pairs, every link shaped with tc (netem delay, loss and rate where the kernel has netem; else a tbf
+# rate limit, and the delay added by delay-relay.py, a user-space TCP relay in each worker's namespace
+# that holds every byte DELAY in each direction), and all traffic under CURVE. A tiny job trains on it; its weights must be byte-identical
 # to a single-process run with N threads (N workers compute exactly what N threads do). Then the
 # coordinator serves the job's model from the workers, and a client on the host queries it. Everything
 # is torn down on exit.
@@ -42,6 +43,7 @@ ip link add rbbr0 type bridge
 ip addr add 10.77.0.254/24 dev rbbr0
 ip link set rbbr0 up
 SHAPING=""
+RELAY=0   # 1: no netem here; the workers reach the coordinator through delay-relay.py
 for i in "${!NAMES[@]}"; do
     n=${NAMES[$i]}
     ip netns add "rb-$n"
@@ -54,7 +56,8 @@ for i in "${!NAMES[@]}"; do
         SHAPING="netem delay $DELAY, loss $LOSS, rate $RATE"
     else
         ip netns exec "rb-$n" tc qdisc add dev eth0 root tbf rate "$RATE" burst 256kbit latency 50ms
-        SHAPING="tbf rate $RATE (this kernel has no netem: no added delay)"
+        RELAY=1
+        SHAPING="tbf rate $RATE; this kernel has no netem, so a user-space relay in each worker's namespace adds $DELAY each way (no loss)"
     fi
 done
 echo "hosts: ${ADDRS[*]} on bridge rbbr0; links: $SHAPING"
@@ -70,8 +73,21 @@ ENDPOINT=tcp://10.77.0.1:5555
 ip netns exec rb-coord "$BIN" coordinator --bind "$ENDPOINT" --state-dir "$WORK/state" --heartbeat-ms 500 \
     --key "$KEYS/coordinator.key" --authorized "$KEYS/authorized" >"$WORK/coordinator.log" 2>&1 &
 PIDS+=($!)
+WORKER_ENDPOINT=$ENDPOINT
+if [ "$RELAY" = 1 ]; then
+    DELAY_MS=$(python3 -c 'import re,sys; m=re.fullmatch(r"([0-9.]+)(us|ms|s)?", sys.argv[1]); print(float(m[1]) * {"us": 1e-3, "ms": 1, "s": 1e3, None: 1}[m[2]])' "$DELAY")
+    WORKER_ENDPOINT=tcp://127.0.0.1:5555
+    for w in $(seq "$WORKERS"); do
+        ip netns exec "rb-w$w" python3 "$ROOT/deploy/netns/delay-relay.py" 127.0.0.1 5555 10.77.0.1 5555 "$DELAY_MS" >"$WORK/relay-$w.log" 2>&1 &
+        PIDS+=($!)
+    done
+    for w in $(seq "$WORKERS"); do
+        for _ in $(seq 50); do grep -q relaying "$WORK/relay-$w.log" && break; sleep 0.1; done
+        grep -q relaying "$WORK/relay-$w.log" || { echo "FAIL: the delay relay of worker $w did not start"; cat "$WORK/relay-$w.log"; exit 1; }
+    done
+fi
 for w in $(seq "$WORKERS"); do
-    ip netns exec "rb-w$w" "$BIN" worker --connect "$ENDPOINT" --heartbeat-ms 500 \
+    ip netns exec "rb-w$w" "$BIN" worker --connect "$WORKER_ENDPOINT" --heartbeat-ms 500 \
         --key "$KEYS/worker-$w.key" --server-key "$KEYS/coordinator.pub" >"$WORK/worker-$w.log" 2>&1 &
     PIDS+=($!)
 done
