@@ -13,7 +13,7 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(object["pytorch_source"] as? String, "anchor")
     }
 
-    /// `bench cluster` on the tiny model: rounds interleave the single process with each cluster, and
+    /// `bench cluster` on the tiny model: single-process runs bracket every round of clusters, and
     /// streamed and unstreamed gradients carry the same bytes.
     func testBenchClusterComparesStreamedAndUnstreamedGradients() throws {
         let tiny = CLIRunner.root.appendingPathComponent("Tests/Fixtures/tiny-roberta").path
@@ -24,7 +24,7 @@ final class BenchCommandTests: XCTestCase {
             try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
         }
         XCTAssertEqual(objects.compactMap { $0["mode"] as? String },
-                       ["single-process", "workers", "workers", "single-process", "workers", "workers", "summary", "summary"])
+                       ["single-process", "single-process", "workers", "workers", "single-process", "workers", "workers", "summary", "summary"])
         let clusters = objects.filter { $0["mode"] as? String == "workers" }
         XCTAssertEqual(clusters.map { $0["gradient_streaming"] as? Bool }, [true, false, true, false])
         for cluster in clusters {

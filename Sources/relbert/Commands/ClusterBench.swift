@@ -18,7 +18,7 @@ struct ClusterBench: ParsableCommand {
     @Option(name: .customLong("gradient-streaming"), help: "on: workers stream their gradients layer by layer during the backward pass; off: one reply after it; both: measure each, side by side in every round.") var gradientStreaming = "on"
     @Flag(help: "One JSON object per configuration.") var json = false
 
-    @Option(help: "Rounds: each measures the single process and then every worker count, back to back, so that each ratio compares measurements minutes apart at most (this machine's speed drifts by several percent).") var rounds = 1
+    @Option(help: "Rounds: each measures every cluster, then the single process again; a cluster is compared with the mean of the single-process runs just before and after it (this machine's speed drifts by several percent).") var rounds = 1
 
     /// One cluster under measurement: its coordinator, worker processes and trainer.
     private final class Cluster {
@@ -74,28 +74,42 @@ struct ClusterBench: ParsableCommand {
                                     trainer: try makeTrainer(coordinator, workers: count, batch: batch)))
         } }
         var localStep = 0
-        for round in 1 ... rounds {
-            if rounds > 1 { emit([("benchmark", JSONText.string("cluster")), ("round", "\(round)")], text: "round \(round) of \(rounds)") }
-            let localRate = try Self.measure(seconds: seconds, sequences: batch.sequences.count) { _ in
+        func measureSingleProcess() throws -> Double {
+            let rate = try Self.measure(seconds: seconds, sequences: batch.sequences.count) { _ in
                 _ = try local.train(batch, step: localStep, learningRate: 1e-5)
                 localStep += 1
             }
             emit([("benchmark", JSONText.string("cluster")), ("mode", JSONText.string("single-process")),
-                  ("threads", "\(threads)"), ("sequences_per_s", JSONText.number((localRate * 10).rounded() / 10))],
-                 text: String(format: "single process, %d threads: %.1f sequences/s", threads, localRate))
+                  ("threads", "\(threads)"), ("sequences_per_s", JSONText.number((rate * 10).rounded() / 10))],
+                 text: String(format: "single process, %d threads: %.1f sequences/s", threads, rate))
+            return rate
+        }
+        // Every round brackets its clusters between two single-process runs and compares with their
+        // mean, so that a drift of the machine's speed does not favour whatever runs first.
+        var before = try measureSingleProcess()
+        for round in 1 ... rounds {
+            if rounds > 1 { emit([("benchmark", JSONText.string("cluster")), ("round", "\(round)")], text: "round \(round) of \(rounds)") }
+            var rates: [Double] = []
+            var figures: [ClusterTrainer.Statistics] = []
             for cluster in clusters {
                 // Silent while the others ran, the coordinator lost its workers to the heartbeat
                 // timeout: one step outside the figures lets them register and load again.
                 _ = try cluster.trainer.train(batch, step: cluster.step, learningRate: 1e-5)
                 cluster.step += 1
                 cluster.trainer.resetStatistics()
-                let rate = try Self.measure(seconds: seconds, sequences: batch.sequences.count) { _ in
+                rates.append(try Self.measure(seconds: seconds, sequences: batch.sequences.count) { _ in
                     _ = try cluster.trainer.train(batch, step: cluster.step, learningRate: 1e-5)
                     cluster.step += 1
-                }
-                cluster.ratios.append(rate / localRate)
-                report(cluster, rate: rate, localRate: localRate)
+                })
+                figures.append(cluster.trainer.statistics)
             }
+            let after = try measureSingleProcess()
+            let reference = (before + after) / 2
+            for (index, cluster) in clusters.enumerated() {
+                cluster.ratios.append(rates[index] / reference)
+                report(cluster, rate: rates[index], localRate: reference, statistics: figures[index])
+            }
+            before = after
         }
         if rounds > 1 {
             for cluster in clusters {
@@ -124,8 +138,9 @@ struct ClusterBench: ParsableCommand {
         return trainer
     }
 
-    private func report(_ cluster: Cluster, rate: Double, localRate: Double) {
-        let s = cluster.trainer.statistics, count = cluster.workers
+    /// One cluster's line of a round; `localRate` is the mean of the single-process runs around it.
+    private func report(_ cluster: Cluster, rate: Double, localRate: Double, statistics s: ClusterTrainer.Statistics) {
+        let count = cluster.workers
         let steps = Double(max(1, s.steps))
         let bytes = Double(s.bytesSent + s.bytesReceived) / steps
         let share = s.secondsCommunicating / max(1e-9, s.secondsInStep)
@@ -134,6 +149,7 @@ struct ClusterBench: ParsableCommand {
             ("workers", "\(count)"), ("threads_per_worker", "1"),
             ("sequences_per_s", JSONText.number((rate * 10).rounded() / 10)),
             ("ratio_vs_single_process", JSONText.number((rate / localRate * 1000).rounded() / 1000)),
+            ("single_process_sequences_per_s", JSONText.number((localRate * 10).rounded() / 10)),
             ("bytes_per_step", JSONText.number(bytes.rounded())),
             ("bytes_sent_per_step", JSONText.number((Double(s.bytesSent) / steps).rounded())),
             ("bytes_received_per_step", JSONText.number((Double(s.bytesReceived) / steps).rounded())),
@@ -146,7 +162,7 @@ struct ClusterBench: ParsableCommand {
             ("gradient_streaming", cluster.streaming ? "true" : "false"),
             ("summing_during_backward_seconds", JSONText.number((s.secondsSummingDuringBackward / steps * 1000).rounded() / 1000)),
         ]
-        emit(fields, text: String(format: "%d worker(s) × 1 thread: %.1f sequences/s (%.2fx single process); %.1f MB per step; step %.3f s = workers %.3f + coordinator %.3f + communication %.3f (%.1f%%); master update %.3f s alongside the workers'; %@",
+        emit(fields, text: String(format: "%d worker(s) × 1 thread: %.1f sequences/s (%.2fx the single process's mean before and after); %.1f MB per step; step %.3f s = workers %.3f + coordinator %.3f + communication %.3f (%.1f%%); master update %.3f s alongside the workers'; %@",
                                   count, rate, rate / localRate, bytes / 1e6, s.secondsInStep / steps,
                                   s.secondsWorkerCompute / steps, s.secondsCoordinatorCompute / steps,
                                   s.secondsCommunicating / steps, share * 100, s.secondsMasterUpdate / steps,
