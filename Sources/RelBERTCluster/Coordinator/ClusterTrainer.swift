@@ -22,30 +22,44 @@ public final class ClusterTrainer: StepExecutor {
     let settings: LocalTrainer.Settings
     private let master: Parameters
     private let adam: AdamW
-    /// The learning rate of a master update not applied yet: it is deferred until the next step's
-    /// forward requests are out, so it runs while the workers compute (see `applyPendingUpdate`).
-    private var pendingUpdate: Float?
+    /// The master copy's AdamW update of the last step runs on this thread at the lowest priority,
+    /// alongside the workers' forward pass and the next step's first messages, so that on a shared
+    /// machine it takes the cores' idle moments rather than the workers' time. Anything that reads
+    /// the master weights or moments, or writes the gradient buffer the update reads, waits for it.
+    private let masterUpdates = IdlePriorityThread(name: "relbert.master-update")
 
     /// The master weights, with every step applied.
     public var parameters: Parameters {
-        applyPendingUpdate()
+        finishMasterUpdate()
         return master
     }
 
     /// The optimizer of the master copy, with every step applied.
     public var optimizer: AdamW {
-        applyPendingUpdate()
+        finishMasterUpdate()
         return adam
     }
 
-    private func applyPendingUpdate() {
-        guard let rate = pendingUpdate else { return }
-        pendingUpdate = nil
-        let started = ContinuousClock.now
-        adam.update(parameters: master.pointer, gradients: gradients.pointer, count: master.layout.totalCount,
-                    learningRate: rate, threads: 2)
-        statistics.secondsMasterUpdate += (ContinuousClock.now - started).secondsValue
+    private func startMasterUpdate(learningRate: Float) {
+        let adam = adam, master = master, gradients = gradients
+        masterUpdates.start { [unowned self] in
+            let started = ContinuousClock.now
+            adam.update(parameters: master.pointer, gradients: gradients.pointer, count: master.layout.totalCount,
+                        learningRate: learningRate, threads: 1)
+            masterUpdateSeconds = (ContinuousClock.now - started).secondsValue
+        }
     }
+
+    private func finishMasterUpdate() {
+        masterUpdates.wait()
+        statistics.secondsMasterUpdate += masterUpdateSeconds
+        masterUpdateSeconds = 0
+    }
+
+    /// Written by the update thread, read after `masterUpdates.wait()`.
+    private var masterUpdateSeconds = 0.0
+
+    deinit { masterUpdates.stop() }
     let codec: GradientCodec
     private let gradients: FloatBuffer
     private var embeddings = FloatBuffer(count: 0)
@@ -65,7 +79,8 @@ public final class ClusterTrainer: StepExecutor {
         public var secondsWorkerCompute = 0.0
         /// The coordinator's own arithmetic on the step's critical path: loss, gradient sum, clipping.
         public var secondsCoordinatorCompute = 0.0
-        /// The master copy's AdamW update, which runs while the workers apply theirs (not on the critical path).
+        /// The master copy's AdamW update, which runs at the lowest priority beside the workers' next
+        /// forward pass (on the critical path only as far as it competes with them for cores).
         public var secondsMasterUpdate = 0.0
         /// Summing streamed layer buckets while the workers still run their backward pass (on the
         /// critical path only as far as it competes with them for cores).
@@ -107,7 +122,7 @@ public final class ClusterTrainer: StepExecutor {
             // step's forward requests are out (or until anyone reads the master).
             statistics.secondsCoordinatorCompute += (ContinuousClock.now - arithmetic).secondsValue
             broadcastUpdate(step: step, learningRate: learningRate)
-            pendingUpdate = learningRate
+            startMasterUpdate(learningRate: learningRate)
             return StepResult(loss: loss, gradientNorm: norm, learningRate: learningRate,
                               sequences: tokenBatch.sequenceCount, tokens: tokenBatch.tokenCount)
         }
@@ -241,7 +256,6 @@ public final class ClusterTrainer: StepExecutor {
             statistics.bytesSent += frames.reduce(0) { $0 + $1.count }
             requests.append((coordinator.request(Method.forward, request, tensors: frames, to: identity), identity))
         }
-        applyPendingUpdate()   // while the workers run the forward pass
         let replies = try collect(requests)
         var slowest = 0.0
         for (index, (range, identity)) in shards.enumerated() {
@@ -292,6 +306,7 @@ public final class ClusterTrainer: StepExecutor {
             statistics.bytesSent += frame.count
             requests.append((coordinator.request(Method.backward, request, tensors: [frame], to: identity), identity))
         }
+        finishMasterUpdate()   // it reads the gradient buffer the shards' parts are about to overwrite
         // Only the word rows of the last step are non-zero outside the dense part, which shard 0 overwrites.
         codec.clearRows(touchedRows, in: gradients.pointer)
         touchedRows.removeAll(keepingCapacity: true)
