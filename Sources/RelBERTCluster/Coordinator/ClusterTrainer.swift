@@ -118,8 +118,8 @@ public final class ClusterTrainer: StepExecutor {
             let total = parameters.layout.totalCount
             let norm = settings.maxGradientNorm.map { GradientClipping.clip(gradients.pointer, count: total, maxNorm: $0) }
                 ?? GradientClipping.norm(gradients.pointer, count: total)
-            // The workers apply this update to their replicas; the master's waits until the next
-            // step's forward requests are out (or until anyone reads the master).
+            // The workers apply this update to their replicas; the master's runs on the low-priority
+            // thread until the next step's gradient sum (or anyone reading the master) needs it done.
             statistics.secondsCoordinatorCompute += (ContinuousClock.now - arithmetic).secondsValue
             broadcastUpdate(step: step, learningRate: learningRate)
             startMasterUpdate(learningRate: learningRate)
@@ -313,6 +313,8 @@ public final class ClusterTrainer: StepExecutor {
         // Sum in shard order, as the local trainer does: 0 + g₀ + g₁ + ...; streamed layer buckets as
         // they arrive (while the workers compute the layers below), the final parts once all are in.
         var gather = GradientGather(codec: codec, target: gradients.pointer, shards: shards.count, streamed: streamed)
+        // Also when this attempt fails: the word rows its parts wrote must be cleared before a redo.
+        defer { touchedRows = gather.touchedRows }
         do {
             let replies = try collect(requests) { shard, part in
                 let started = ContinuousClock.now
@@ -328,7 +330,6 @@ public final class ClusterTrainer: StepExecutor {
             throw StepFailure(description: "a worker's gradient is malformed: \(malformed.error)")
         }
         precondition(gather.isComplete, "every shard's gradient is summed")
-        touchedRows = gather.touchedRows
         statistics.secondsWorkerCompute += gather.slowestSeconds
         statistics.bytesReceived += gather.bytesReceived
         return loss
