@@ -9,8 +9,7 @@ import ZeroMQ
 /// while its backward pass runs, then the rest; the coordinator's ``GradientGather`` sums the parts
 /// of three shards in whatever order they arrive into exactly the gradient the unstreamed replies give.
 final class GradientStreamingTests: XCTestCase {
-    static let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/tiny-roberta")
+    static let tiny = ClusterTestPaths.tinyRoberta
 
     /// Three shards' sequences (distinct lengths and tokens, so the shards' gradients differ).
     let shards: [[[Int32]]] = [

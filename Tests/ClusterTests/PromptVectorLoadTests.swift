@@ -8,8 +8,7 @@ import ZeroMQ
 /// worker.Load with a continuous learned prompt: the "prompt_vectors" frame lets a worker read token
 /// ids past the vocabulary, no further; a frame of the wrong shape or with non-finite values is refused.
 final class PromptVectorLoadTests: XCTestCase {
-    static let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/tiny-roberta")
+    static let tiny = ClusterTestPaths.tinyRoberta
 
     func model(triggers: Int) throws -> PretrainedModel {
         var model = try PretrainedModel.load(from: Self.tiny)
