@@ -24,6 +24,7 @@ struct ClusterBench: ParsableCommand {
     private final class Cluster {
         let workers: Int
         let streaming: Bool
+        /// Held here because the trainer refers to its coordinator without owning it.
         let coordinator: Coordinator
         let children: [Process]
         let trainer: ClusterTrainer
